@@ -1,0 +1,82 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind is the Odoo (Python) exception class an Error stands for. It decides the XML-RPC
+// fault code and the JSON-RPC error name a caller receives.
+type Kind int
+
+// Exception classes odoo-shim raises, as Odoo would.
+const (
+	KindUserError       Kind = iota + 1 // odoo.exceptions.UserError
+	KindAccessError                     // odoo.exceptions.AccessError
+	KindAccessDenied                    // odoo.exceptions.AccessDenied
+	KindMissingError                    // odoo.exceptions.MissingError
+	KindValidationError                 // odoo.exceptions.ValidationError
+	KindException                       // builtins.Exception, a plain Python exception
+	KindAttributeError                  // builtins.AttributeError
+	KindTypeError                       // builtins.TypeError
+	KindValueError                      // builtins.ValueError
+	KindKeyError                        // builtins.KeyError
+)
+
+var kindNames = map[Kind]string{
+	KindUserError:       "odoo.exceptions.UserError",
+	KindAccessError:     "odoo.exceptions.AccessError",
+	KindAccessDenied:    "odoo.exceptions.AccessDenied",
+	KindMissingError:    "odoo.exceptions.MissingError",
+	KindValidationError: "odoo.exceptions.ValidationError",
+	KindException:       "builtins.Exception",
+	KindAttributeError:  "builtins.AttributeError",
+	KindTypeError:       "builtins.TypeError",
+	KindValueError:      "builtins.ValueError",
+	KindKeyError:        "builtins.KeyError",
+}
+
+// PythonName returns the qualified Python class name, e.g. "odoo.exceptions.UserError".
+func (k Kind) PythonName() string {
+	if n, ok := kindNames[k]; ok {
+		return n
+	}
+	return "builtins.Exception"
+}
+
+// IsUserError reports whether the class derives from odoo.exceptions.UserError, which is
+// what makes Odoo answer with a warning-class fault instead of a traceback.
+func (k Kind) IsUserError() bool {
+	switch k {
+	case KindUserError, KindAccessError, KindAccessDenied, KindMissingError,
+		KindValidationError:
+		return true
+	}
+	return false
+}
+
+// Error is an error Odoo would raise, with the message its caller sees (already translated).
+type Error struct {
+	Kind    Kind
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// NewError returns an *Error of the given kind with a formatted message.
+func NewError(kind Kind, format string, args ...any) *Error {
+	if len(args) == 0 {
+		return &Error{Kind: kind, Message: format}
+	}
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrAccessDenied is Odoo's AccessDenied with its default text, given for bad credentials.
+var ErrAccessDenied = &Error{Kind: KindAccessDenied, Message: "Access Denied"}
+
+// AsError returns the *Error in err's chain, if any.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}

@@ -1,0 +1,102 @@
+package models
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Texts Odoo shows to users and clients compare. They are Odoo's exact English source texts
+// (msgids) with the Indonesian translations Odoo ships, so that a caller of odoo-shim reads
+// what it would read from Odoo.
+const (
+	MsgArchivedUser   = "You cannot perform this action on an archived user."
+	MsgNoEmail        = "Cannot send email: user %s has no email address."
+	MsgResetSent      = "A reset password link was send by email" // sic: Odoo 18.0's msgid
+	MsgSignupSent     = "A signup link was send by email"         // sic, as above
+	MsgNoAccount      = "No account found for this login"
+	MsgManyAccounts   = "Multiple accounts found for this login"
+	MsgNoLogin        = "No login provided."
+	MsgCouldNotReset  = "Could not reset your password"
+	MsgInvalidToken   = "Invalid signup token"
+	MsgTokenExpired   = "Signup token '%s' is not valid or expired"
+	MsgPasswordsDiff  = "Passwords do not match; please retype them."
+	MsgFormNotFilled  = "The form was not properly filled in."
+	MsgPasswordShort  = "Passwords must have at least %d characters, got %d."
+	MsgMailContact    = "Could not contact the mail server, please check your outgoing email server configuration"
+	MsgMailDeliver    = "There was an error when trying to deliver your Email, please check your configuration"
+	MsgResetRequested = "Password reset instructions sent to your email"
+	MsgSubjectReset   = "Password reset"
+	MsgSubjectSignup  = "Welcome to Odoo"
+	MsgMissingSMTP    = "Missing SMTP Server\nPlease define at least one SMTP server, " +
+		"or provide the SMTP parameters explicitly."
+	MsgFieldAccess = "You do not have enough rights to access the fields \"%s\" on %s (%s). " +
+		"Please contact your system administrator.\n\nOperation: %s\nUser: %d\nFields:\n" +
+		"- %s (allowed for groups %s)"
+	MsgRecordMissing = "Record does not exist or has been deleted.\n(Record: %s, User: %d)"
+	MsgPrivateMethod = "Private methods (such as '%s.%s') cannot be called remotely."
+	MsgNoMethod      = "The method '%s.%s' does not exist"
+	MsgNoModel       = "Object %s doesn't exist"
+)
+
+// Page texts of /web/reset_password, as Odoo labels them.
+const (
+	MsgYourEmail       = "Your Email"
+	MsgYourName        = "Your Name"
+	MsgPassword        = "Password"
+	MsgConfirmPassword = "Confirm Password"
+	MsgResetPassword   = "Reset Password"
+	MsgBackToLogin     = "Back to Login"
+)
+
+var indonesian = map[string]string{
+	MsgArchivedUser: "Anda tidak dapat melakukan tindakan ini pada pengguna yang diarsipkan.",
+	// sic: Odoo's translation repeats "pengguna".
+	MsgNoEmail:        "Tidak dapat mengirim email: pengguna %s pengguna tidak memiliki alamat email.",
+	MsgResetSent:      "Link reset password telah dikirim melalui email",
+	MsgSignupSent:     "Link signup telah dikirim melalui email",
+	MsgNoAccount:      "Tidak ada akun yang ditemukan untuk login ini",
+	MsgManyAccounts:   "Lebih dari satu akun ditemukan untuk login ini",
+	MsgNoLogin:        "Tidak ada login yang disediakan.",
+	MsgCouldNotReset:  "Tidak dapat membuat ulang sandi",
+	MsgInvalidToken:   "Pendaftaran tidak valid token",
+	MsgTokenExpired:   "Token signup '%s' tidak valid atau sudahtidak berlaku", // sic
+	MsgPasswordsDiff:  "Kata Sandi tidak cocok; tolong ketik ulang.",
+	MsgFormNotFilled:  "Formulir tidak diisi dengan benar.",
+	MsgMailContact:    "Tidak dapat menghubungi server email, mohon periksa server konfigurasi email outgoing",
+	MsgMailDeliver:    "Terdapat error saat mencoba mengirimkan Email Anda, mohon periksa konfigurasi Anda",
+	MsgResetRequested: "Instruksi pengaturan ulang kata sandi telah dikirim melalui email anda",
+	MsgSubjectReset:   "Reset Kata sandi",
+	MsgSubjectSignup:  "Selamat datang di Odoo",
+	MsgFieldAccess: "Anda tidak memiliki hak yang mencukupi untuk mengakses field \"%s\" pada %s " +
+		"(%s). Mohon hubungi administrator sistem Anda.\n\nOperasi: %s\nUser: %d\nField:\n" +
+		"- %s (diizinkan untuk kelompok %s)",
+	MsgYourEmail:       "Email Anda",
+	MsgYourName:        "Nama Anda",
+	MsgPassword:        "Kata Sandi",
+	MsgConfirmPassword: "Konfirmasi Password",
+	MsgResetPassword:   "Atur Ulang Kata Sandi",
+	MsgBackToLogin:     "Kembali ke Login",
+}
+
+// DefaultLang is the language Odoo falls back to.
+const DefaultLang = "en_US"
+
+// T translates an Odoo msgid into lang, formatting args into it. Languages without a
+// catalogue, and msgids Odoo leaves untranslated, come back in English.
+func T(lang, msgid string, args ...any) string {
+	text := msgid
+	if IsIndonesian(lang) {
+		if tr, ok := indonesian[msgid]; ok {
+			text = tr
+		}
+	}
+	if len(args) == 0 {
+		return text
+	}
+	return fmt.Sprintf(text, args...)
+}
+
+// IsIndonesian reports whether lang is an Indonesian locale (id or id_ID).
+func IsIndonesian(lang string) bool {
+	return lang == "id" || strings.HasPrefix(lang, "id_")
+}

@@ -1,0 +1,87 @@
+package models
+
+import (
+	"context"
+	"fmt"
+)
+
+// MailServer is one outgoing mail server: an ir_mail_server row, or the odoo.conf fallback
+// Odoo uses when the database has no usable row (ID 0).
+type MailServer struct {
+	ID             int64
+	Name           string
+	Sequence       int
+	FromFilter     string
+	Host           string
+	Port           int
+	Authentication string // login, certificate, cli, gmail or outlook
+	User           string
+	Password       string
+	Encryption     string // none, starttls, ssl (Odoo 19 adds starttls_strict, ssl_strict)
+	Certificate    []byte // PEM client certificate (smtp_ssl_certificate)
+	PrivateKey     []byte // PEM private key (smtp_ssl_private_key)
+}
+
+// Label names the server for logs and messages without exposing credentials.
+func (s MailServer) Label() string {
+	if s.ID == 0 {
+		return fmt.Sprintf("odoo.conf %s:%d", s.Host, s.Port)
+	}
+	return fmt.Sprintf("ir_mail_server %d (%s)", s.ID, s.Name)
+}
+
+// ResetMail is everything needed to build and deliver one reset or invitation e-mail.
+// Header values are final: the From rewriting and the envelope choice have been made.
+type ResetMail struct {
+	Kind        string // "reset" or "signup"
+	Lang        string // language the mail is written in, e.g. id_ID or en_US
+	Subject     string // translated subject
+	From        string // header From, already formatted ("Name" <addr>)
+	ReplyTo     string
+	To          string // recipient address, normalised
+	ReturnPath  string // header Return-Path; Odoo 18 writes it empty when there is no bounce address
+	Envelope    string // SMTP MAIL FROM
+	UserName    string // the recipient's display name
+	Login       string
+	CompanyName string
+	Link        string // the reset or signup URL, carrying a live token
+	ValidHours  string // link lifetime as stored in ir_config_parameter
+}
+
+// Mailer delivers reset mails. Send uses one connection to server for the whole batch.
+// An error that stops every delivery (connection, TLS, authentication) is returned as err;
+// otherwise results holds one entry per mail, nil when the server accepted it.
+// Errors should be, or wrap, a *DeliveryError.
+type Mailer interface {
+	Send(ctx context.Context, server MailServer, mails []ResetMail) (results []error, err error)
+}
+
+// Delivery stages reported by DeliveryError.
+const (
+	StageConnect = "connect" // TCP connection or greeting
+	StageTLS     = "tls"     // STARTTLS or implicit TLS handshake
+	StageAuth    = "auth"    // SMTP AUTH
+	StageSender  = "mail"    // MAIL FROM
+	StageRcpt    = "rcpt"    // RCPT TO
+	StageData    = "data"    // DATA and the message itself
+)
+
+// DeliveryError describes why a mail server did not take a message.
+type DeliveryError struct {
+	Server    string // MailServer.Label()
+	Stage     string // one of the Stage constants
+	Code      int    // SMTP reply code, 0 when the server never answered
+	Text      string // the server's reply text, if any
+	Refused   bool   // the TCP connection was refused
+	Temporary bool   // a 4xx reply, a timeout or a dropped connection
+	Err       error
+}
+
+func (e *DeliveryError) Error() string {
+	if e.Code != 0 {
+		return fmt.Sprintf("mail server %s: %s: %d %s", e.Server, e.Stage, e.Code, e.Text)
+	}
+	return fmt.Sprintf("mail server %s: %s: %v", e.Server, e.Stage, e.Err)
+}
+
+func (e *DeliveryError) Unwrap() error { return e.Err }
