@@ -63,11 +63,13 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
-// NewError returns an *Error of the given kind with a formatted message.
-func NewError(kind Kind, format string, args ...any) *Error {
-	if len(args) == 0 {
-		return &Error{Kind: kind, Message: format}
-	}
+// NewError returns an *Error of the given kind with message msg.
+func NewError(kind Kind, msg string) *Error {
+	return &Error{Kind: kind, Message: msg}
+}
+
+// Errorf returns an *Error of the given kind with a formatted message.
+func Errorf(kind Kind, format string, args ...any) *Error {
 	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
 }
 

@@ -1,0 +1,266 @@
+package models
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// SuperuserID is Odoo's superuser (base.user_root); it bypasses access rules.
+const SuperuserID = 1
+
+// apiKeyIndexLen is how many leading characters of an API key Odoo stores in clear to find
+// the candidate rows before checking their hashes.
+const apiKeyIndexLen = 8
+
+// credRow is what a credential check reads of a user, and what a cached check compares.
+type credRow struct {
+	ID       int64          `db:"id"`
+	Login    string         `db:"login"`
+	Password string         `db:"password"`
+	Active   bool           `db:"active"`
+	KeyHash  sql.NullString `db:"key_hash"` // the cached API key's hash, still valid
+}
+
+// Authenticate checks login and password (or an API key given as the password) as Odoo's
+// common.authenticate does: the login must match exactly an active user. On success it
+// records the login in res_users_log, as Odoo does, and returns the uid. Bad credentials
+// give ErrAccessDenied.
+func (s *Store) Authenticate(ctx context.Context, login, password string) (int64, error) {
+	if login == "" || password == "" {
+		return 0, ErrAccessDenied
+	}
+
+	var uid int64
+	err := s.db.GetContext(ctx, &uid, `
+		SELECT id FROM res_users WHERE login = $1 AND active ORDER BY id LIMIT 1`, login)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrAccessDenied
+	}
+	if err != nil {
+		return 0, fmt.Errorf("find user: %w", err)
+	}
+
+	if err := s.Check(ctx, uid, password); err != nil {
+		return 0, err
+	}
+	return uid, s.recordLogin(ctx, s.db, uid)
+}
+
+// Check verifies that password (or an API key) belongs to the active user uid, as Odoo's
+// res.users.check does for every object call. Successful checks are cached, so a script
+// making many calls pays for PBKDF2 once; the cache entry dies as soon as the user's
+// password, login or active flag changes, or the key is removed or expires.
+func (s *Store) Check(ctx context.Context, uid int64, password string) error {
+	if uid <= 0 || password == "" {
+		return ErrAccessDenied
+	}
+
+	key := s.creds.key(uid, password)
+	cached, hit := s.creds.get(key)
+	row, err := s.credRow(ctx, uid, cached.keyID)
+	if err != nil {
+		return err
+	}
+	if !row.Active {
+		return ErrAccessDenied
+	}
+	if hit && cached.matches(row) {
+		return nil
+	}
+
+	entry, err := s.verify(ctx, row, password)
+	if err != nil {
+		return err
+	}
+	s.creds.put(key, entry)
+	return nil
+}
+
+func (s *Store) credRow(ctx context.Context, uid, keyID int64) (credRow, error) {
+	var row credRow
+	query := `
+		SELECT u.id, u.login, COALESCE(u.password, '') AS password, COALESCE(u.active, false) AS active,
+			(SELECT k.key FROM res_users_apikeys k
+			 WHERE k.id = $2 AND k.user_id = u.id AND (k.scope IS NULL OR k.scope = 'rpc')
+			) AS key_hash
+		FROM res_users u WHERE u.id = $1`
+	if s.info.KeyExpiry {
+		query = `
+		SELECT u.id, u.login, COALESCE(u.password, '') AS password, COALESCE(u.active, false) AS active,
+			(SELECT k.key FROM res_users_apikeys k
+			 WHERE k.id = $2 AND k.user_id = u.id AND (k.scope IS NULL OR k.scope = 'rpc')
+			   AND (k.expiration_date IS NULL OR k.expiration_date >= $3)
+			) AS key_hash
+		FROM res_users u WHERE u.id = $1`
+	}
+
+	args := []any{uid, keyID}
+	if s.info.KeyExpiry {
+		args = append(args, s.now())
+	}
+	err := s.db.GetContext(ctx, &row, query, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return row, ErrAccessDenied
+	}
+	if err != nil {
+		return row, fmt.Errorf("read credentials of user %d: %w", uid, err)
+	}
+	return row, nil
+}
+
+// verify does the expensive part: the password hash, then the user's API keys.
+func (s *Store) verify(ctx context.Context, row credRow, password string) (credEntry, error) {
+	entry := credEntry{login: row.Login, hash: row.Password}
+
+	ok, err := s.set.Hasher.Verify(ctx, password, row.Password)
+	if err != nil && !errors.Is(err, ErrPasswordTooLong) {
+		s.log.Warn("unreadable password hash", "user_id", row.ID, "error", err)
+	}
+	if ok {
+		return entry, nil
+	}
+
+	keyID, keyHash, err := s.matchAPIKey(ctx, row.ID, password)
+	if err != nil {
+		return entry, err
+	}
+	if keyID == 0 {
+		return entry, ErrAccessDenied
+	}
+	entry.keyID, entry.keyHash = keyID, keyHash
+	return entry, nil
+}
+
+// matchAPIKey finds the RPC API key of uid equal to key, as Odoo's apikeys check does.
+func (s *Store) matchAPIKey(ctx context.Context, uid int64, key string) (int64, string, error) {
+	if len(key) < apiKeyIndexLen {
+		return 0, "", nil
+	}
+
+	var rows []struct {
+		ID   int64  `db:"id"`
+		Hash string `db:"key"`
+	}
+	query := `
+		SELECT k.id, k.key FROM res_users_apikeys k
+		WHERE k.user_id = $1 AND k.index = $2 AND (k.scope IS NULL OR k.scope = 'rpc')`
+	args := []any{uid, key[:apiKeyIndexLen]}
+	if s.info.KeyExpiry {
+		query += ` AND (k.expiration_date IS NULL OR k.expiration_date >= $3)`
+		args = append(args, s.now())
+	}
+	if err := s.db.SelectContext(ctx, &rows, query, args...); err != nil {
+		return 0, "", fmt.Errorf("read API keys of user %d: %w", uid, err)
+	}
+
+	for _, r := range rows {
+		ok, err := s.set.Hasher.Verify(ctx, key, r.Hash)
+		if err != nil && !errors.Is(err, ErrPasswordTooLong) {
+			return 0, "", fmt.Errorf("check API key %d: %w", r.ID, err)
+		}
+		if ok {
+			return r.ID, r.Hash, nil
+		}
+	}
+	return 0, "", nil
+}
+
+// recordLogin adds the res_users_log row Odoo writes at every successful login. In Odoo 18
+// it changes the user's login_date, which ends every reset link already mailed to them.
+func (s *Store) recordLogin(ctx context.Context, q sqlx.ExecerContext, uid int64) error {
+	now := s.now()
+	_, err := q.ExecContext(ctx, `
+		INSERT INTO res_users_log (create_uid, write_uid, create_date, write_date)
+		VALUES ($1, $1, $2, $2)`, uid, now)
+	if err != nil {
+		return fmt.Errorf("record login of user %d: %w", uid, err)
+	}
+	return nil
+}
+
+// ForgetCredentials drops every cached credential of uid.
+func (s *Store) ForgetCredentials(uid int64) { s.creds.forget(uid) }
+
+type credKey struct {
+	uid    int64
+	digest [sha256.Size]byte
+}
+
+type credEntry struct {
+	login, hash string
+	keyID       int64
+	keyHash     string
+}
+
+// matches reports whether the user row still holds what the entry was verified against.
+func (e credEntry) matches(row credRow) bool {
+	if e.login != row.Login {
+		return false
+	}
+	if e.keyID != 0 {
+		return row.KeyHash.Valid && row.KeyHash.String == e.keyHash
+	}
+	return e.hash == row.Password
+}
+
+// credCache remembers successful checks. Passwords are kept only as an HMAC under a key
+// that lives in this process's memory.
+type credCache struct {
+	mu      sync.Mutex
+	secret  []byte
+	max     int
+	entries map[credKey]credEntry
+}
+
+func newCredCache(max int) *credCache {
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		panic(fmt.Sprintf("credential cache key: %v", err)) // crypto/rand never fails on Linux
+	}
+	return &credCache{secret: secret, max: max, entries: make(map[credKey]credEntry)}
+}
+
+func (c *credCache) key(uid int64, password string) credKey {
+	m := hmac.New(sha256.New, c.secret)
+	m.Write([]byte(password))
+	k := credKey{uid: uid}
+	copy(k.digest[:], m.Sum(nil))
+	return k
+}
+
+func (c *credCache) get(k credKey) (credEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[k]
+	return e, ok
+}
+
+func (c *credCache) put(k credKey, e credEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= c.max {
+		for old := range c.entries { // evict an arbitrary entry: the cache only saves work
+			delete(c.entries, old)
+			break
+		}
+	}
+	c.entries[k] = e
+}
+
+func (c *credCache) forget(uid int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.entries {
+		if k.uid == uid {
+			delete(c.entries, k)
+		}
+	}
+}

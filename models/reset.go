@@ -1,0 +1,365 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Defaults of the ir_config_parameter keys auth_signup reads.
+const (
+	defaultResetHours  = 4
+	defaultSignupHours = 144
+	defaultMinLength   = 8
+)
+
+// Notification is the client action Odoo 18 returns from action_reset_password: the web
+// client shows it as a toast.
+type Notification struct {
+	Title   string
+	Message string
+	Sticky  bool
+}
+
+// ResetRequest is one call of res.users.action_reset_password.
+type ResetRequest struct {
+	Caller  int64          // the calling user's id
+	IDs     []int64        // the users to reset
+	Context map[string]any // the call's context: lang, create_user, install_mode, import_file
+}
+
+// contextFlag reads a context key the way Python's truth test would.
+func contextFlag(c map[string]any, key string) bool {
+	switch v := c[key].(type) {
+	case bool:
+		return v
+	case int64:
+		return v != 0
+	case float64:
+		return v != 0
+	case string:
+		return v != ""
+	case nil:
+		return false
+	}
+	return true
+}
+
+// contextIsOne reports whether c[key] == 1 in Python's sense (True == 1 holds there).
+func contextIsOne(c map[string]any, key string) bool {
+	switch v := c[key].(type) {
+	case bool:
+		return v
+	case int64:
+		return v == 1
+	case float64:
+		return v == 1
+	}
+	return false
+}
+
+// ContextLang returns the context's lang as a string, or "".
+func ContextLang(c map[string]any) string {
+	s, _ := c["lang"].(string)
+	return s
+}
+
+// ActionResetPassword does what Odoo's res.users.action_reset_password does: it prepares
+// the partners' signup state, mails every user a link, and returns the notification the
+// web client shows. A nil Notification stands for Odoo's None (install_mode, import_file).
+// Every user is checked before anything is written or sent, so a bad user in a batch
+// leaves no partial change.
+func (s *Store) ActionResetPassword(ctx context.Context, req ResetRequest) (*Notification,
+	error) {
+	lang, err := s.UserLang(ctx, req.Caller, ContextLang(req.Context))
+	if err != nil {
+		return nil, err
+	}
+	if contextFlag(req.Context, "install_mode") || contextFlag(req.Context, "import_file") {
+		return nil, nil
+	}
+
+	signupType, sent := "reset", MsgResetSent
+	if contextIsOne(req.Context, "create_user") {
+		signupType, sent = "signup", MsgSignupSent
+	}
+	if err := s.resetUsers(ctx, req, lang, signupType); err != nil {
+		return nil, err
+	}
+	return &Notification{Title: "Notification", Message: T(lang, sent)}, nil
+}
+
+func (s *Store) resetUsers(ctx context.Context, req ResetRequest, lang,
+	signupType string) error {
+	if s.info.StoredTokens {
+		return Errorf(KindUserError, "odoo-shim does not reset passwords on Odoo %s "+
+			"databases yet (issue #4)", s.info.Serie())
+	}
+
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+
+	users, err := s.lockResettable(ctx, tx, req, lang)
+	if err != nil || len(users) == 0 {
+		return err
+	}
+
+	if err := s.prepareSignup(ctx, tx, req.Caller, users, signupType); err != nil {
+		return err
+	}
+	mails, err := s.composeMails(ctx, tx, users, req.Context, signupType)
+	if err != nil {
+		return err
+	}
+
+	if err := s.deliver(ctx, mails, lang); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit reset: %w", err)
+	}
+	return nil
+}
+
+// lockResettable reads and locks the users, checking them in Odoo's order: missing
+// records, archived users, the caller's right to write signup_type, then e-mail addresses.
+func (s *Store) lockResettable(ctx context.Context, tx *sqlx.Tx, req ResetRequest,
+	lang string) ([]User, error) {
+	users, missing, err := usersByID(ctx, tx, uniqueIDs(req.IDs), true)
+	if err != nil {
+		return nil, err
+	}
+	if len(missing) > 0 {
+		if len(missing) > 6 {
+			missing = missing[:6]
+		}
+		return nil, Errorf(KindMissingError, MsgRecordMissing,
+			recordRepr("res.users", missing), req.Caller)
+	}
+
+	for _, u := range users {
+		if !u.Active {
+			return nil, NewError(KindUserError, T(lang, MsgArchivedUser))
+		}
+	}
+	if err := s.checkSignupAccess(ctx, tx, req.Caller, lang); err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		if normalizeEmail(u.Email.String) == "" {
+			return nil, NewError(KindUserError, T(lang, MsgNoEmail, u.Name))
+		}
+	}
+	return users, nil
+}
+
+// checkSignupAccess enforces what Odoo's field access rules enforce: only members of
+// base.group_erp_manager (Administration / Access Rights) may write signup_type, so only
+// they may reset other users' passwords.
+func (s *Store) checkSignupAccess(ctx context.Context, q sqlx.QueryerContext, uid int64,
+	lang string) error {
+	if uid == SuperuserID {
+		return nil
+	}
+	ok, err := inGroup(ctx, q, uid, "base", "group_erp_manager")
+	if err != nil || ok {
+		return err
+	}
+	// Odoo names the group by its full name, untranslated, in this message.
+	return NewError(KindAccessError, T(lang, MsgFieldAccess, "signup_type", "Contact",
+		"res.partner", "write", uid, "signup_type", "'Administration / Access Rights'"))
+}
+
+func (s *Store) prepareSignup(ctx context.Context, tx *sqlx.Tx, caller int64, users []User,
+	signupType string) error {
+	partners := make([]int64, len(users))
+	for i, u := range users {
+		partners[i] = u.PartnerID
+	}
+	_, err := tx.ExecContext(ctx, `
+		UPDATE res_partner
+		SET signup_type = $1, write_uid = $2, write_date = $3
+		WHERE id = ANY($4)`, signupType, caller, s.now(), int64Array(partners))
+	if err != nil {
+		return fmt.Errorf("prepare signup: %w", err)
+	}
+	return nil
+}
+
+// linkSettings are the database values every link and mail of one call share.
+type linkSettings struct {
+	secret, baseURL, hours string
+	hoursN                 int
+}
+
+func (s *Store) linkSettings(ctx context.Context, q sqlx.QueryerContext,
+	signupType string) (linkSettings, error) {
+	hoursKey, def := "auth_signup.reset_password.validity.hours", defaultResetHours
+	if signupType != "reset" {
+		hoursKey, def = "auth_signup.signup.validity.hours", defaultSignupHours
+	}
+	p, err := params(ctx, q, "database.secret", "web.base.url", hoursKey)
+	if err != nil {
+		return linkSettings{}, err
+	}
+
+	ls := linkSettings{secret: p["database.secret"], baseURL: p["web.base.url"]}
+	if ls.secret == "" {
+		return ls, errors.New("database.secret is not set: Odoo cannot sign links either")
+	}
+	if s.set.BaseURL != "" {
+		ls.baseURL = s.set.BaseURL
+	}
+	ls.hours, ls.hoursN = p[hoursKey], def
+	if n, err := strconv.Atoi(strings.TrimSpace(ls.hours)); err == nil {
+		ls.hoursN = n
+	} else {
+		ls.hours = strconv.Itoa(def)
+	}
+	return ls, nil
+}
+
+// outgoing is one composed mail and the server that will carry it.
+type outgoing struct {
+	server MailServer
+	mail   ResetMail
+	userID int64
+}
+
+func (s *Store) composeMails(ctx context.Context, tx *sqlx.Tx, users []User,
+	callCtx map[string]any, signupType string) ([]outgoing, error) {
+	ls, err := s.linkSettings(ctx, tx, signupType)
+	if err != nil {
+		return nil, err
+	}
+	partners := make([]int64, len(users))
+	for i, u := range users {
+		partners[i] = u.PartnerID
+	}
+	states, err := partnerStates(ctx, tx, partners)
+	if err != nil {
+		return nil, err
+	}
+	senders, err := s.senders(ctx, tx, users)
+	if err != nil {
+		return nil, err
+	}
+
+	exp := s.now().Add(time.Duration(ls.hoursN) * time.Hour).Unix()
+	out := make([]outgoing, len(users))
+	for i, u := range users {
+		token := SignToken(ls.secret, states[u.PartnerID], exp)
+		out[i] = s.composeOne(u, ls, token, senders[u.CompanyID], callCtx, signupType)
+	}
+	return out, nil
+}
+
+func (s *Store) composeOne(u User, ls linkSettings, token string, snd sender,
+	callCtx map[string]any, signupType string) outgoing {
+	lang := u.Lang.String
+	if lang == "" {
+		lang = ContextLang(callCtx)
+	}
+	if lang == "" {
+		lang = DefaultLang
+	}
+
+	from := snd.from
+	if from == "" {
+		from = formatAddr(u.Name, normalizeEmail(u.Email.String))
+	}
+	r := chooseServer(snd.servers, from, snd.notifications, s.set.Fallback, snd.fallbackFilter)
+	header, envelope := rewriteSender(from, r, snd.notifications, snd.bounce)
+
+	subject := MsgSubjectReset
+	if signupType != "reset" {
+		subject = MsgSubjectSignup
+	}
+	to := normalizeEmail(u.Email.String)
+	m := ResetMail{
+		Kind: signupType, Lang: lang, Subject: T(lang, subject),
+		From: header, ReplyTo: from, To: to, ReturnPath: snd.bounce, Envelope: envelope,
+		UserName: u.Name, Login: u.Login, CompanyName: snd.company,
+		Link:       signupLink(ls.baseURL, s.info.Name, signupType, to, token),
+		ValidHours: ls.hours,
+	}
+	return outgoing{server: r.server, mail: m, userID: u.ID}
+}
+
+// rewriteSender applies Odoo's From rewriting and envelope choice for a mail sent from
+// "from" through route r: it returns the header From and the SMTP MAIL FROM.
+func rewriteSender(from string, r route, notifications, bounce string) (string, string) {
+	smtpFrom := r.smtpFrom
+	if smtpFrom == "" {
+		smtpFrom = from
+	}
+	if notifications != "" && normalizeEmail(smtpFrom) == normalizeEmail(notifications) &&
+		normalizeEmail(from) != normalizeEmail(notifications) {
+		smtpFrom = encapsulate(from, notifications)
+	}
+
+	header := from
+	if normalizeEmail(header) != normalizeEmail(smtpFrom) {
+		header = smtpFrom
+	}
+
+	envelope := smtpFrom
+	if bounce == "" {
+		bounce = header
+	}
+	if filterMatches(r.server.FromFilter, bounce) {
+		envelope = bounce
+	}
+	return header, bareAddress(envelope)
+}
+
+// signupLink builds {base}/web/reset_password?db=..&token=.. (or /web/signup for
+// invitations, which also carry signup_email), with the query in Odoo's order.
+func signupLink(base, db, signupType, email, token string) string {
+	path := "/web/reset_password"
+	query := "db=" + url.QueryEscape(db)
+	if signupType != "reset" {
+		path = "/web/signup"
+		query += "&signup_email=" + url.QueryEscape(email)
+	}
+	query += "&token=" + url.QueryEscape(token)
+
+	u, err := url.Parse(strings.TrimSpace(base))
+	if err != nil || u.Host == "" {
+		return path + "?" + query
+	}
+	u.Path, u.RawPath, u.RawQuery, u.Fragment = path, "", query, ""
+	return u.String()
+}
+
+// ResetPassword does what Odoo's res.users.reset_password(login) does: it finds the one
+// active user whose login, else whose e-mail, is exactly login, and resets that user as
+// caller. Finding none or several is a plain Exception in Odoo.
+func (s *Store) ResetPassword(ctx context.Context, caller int64, login string,
+	callCtx map[string]any) (*Notification, error) {
+	lang, err := s.UserLang(ctx, caller, ContextLang(callCtx))
+	if err != nil {
+		return nil, err
+	}
+
+	ids, err := s.FindByLogin(ctx, login)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(ids) == 0:
+		return nil, NewError(KindException, T(lang, MsgNoAccount))
+	case len(ids) > 1:
+		return nil, NewError(KindException, T(lang, MsgManyAccounts))
+	}
+	return s.ActionResetPassword(ctx, ResetRequest{Caller: caller, IDs: ids, Context: callCtx})
+}
