@@ -1,0 +1,310 @@
+// Package config loads odoo-shim's configuration: an optional YAML file, environment
+// variables prefixed ODOO_SHIM_ that override any key, and the database and SMTP settings of
+// an existing odoo.conf. Load validates everything at once and never prints a secret.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+)
+
+// EnvPrefix prefixes every environment variable: database.dsn is ODOO_SHIM_DATABASE_DSN.
+const EnvPrefix = "ODOO_SHIM"
+
+// Config is the whole configuration.
+type Config struct {
+	Listen   string   `mapstructure:"listen"`
+	Database Database `mapstructure:"database"`
+	Odoo     Odoo     `mapstructure:"odoo"`
+	Mail     Mail     `mapstructure:"mail"`
+	SMTP     SMTP     `mapstructure:"smtp"`
+	Limits   Limits   `mapstructure:"limits"`
+	Log      Log      `mapstructure:"log"`
+}
+
+// Database says where the Odoo database is.
+type Database struct {
+	DSN      string `mapstructure:"dsn"`       // libpq URL or key=value string; secret
+	OdooConf string `mapstructure:"odoo_conf"` // odoo.conf to take db_* (and smtp_*) from
+	MaxConns int    `mapstructure:"max_conns"`
+}
+
+// Odoo holds what the database cannot tell about the Odoo in front of it.
+type Odoo struct {
+	// ServerVersion, when set, is reported by common.version instead of the series read
+	// from the database (e.g. "18.0-20250506" for a nightly build).
+	ServerVersion string `mapstructure:"server_version"`
+	// BaseURL, when set, replaces web.base.url in mailed links.
+	BaseURL string `mapstructure:"base_url"`
+}
+
+// Mail tunes how odoo-shim talks to mail servers.
+type Mail struct {
+	Timeout  time.Duration `mapstructure:"timeout"`
+	HeloName string        `mapstructure:"helo_name"`
+	CAFile   string        `mapstructure:"ca_file"` // extra trusted CAs (PEM)
+	// InsecureSkipVerify accepts any server certificate, as Odoo 18 and older do.
+	InsecureSkipVerify bool `mapstructure:"insecure_skip_verify"`
+}
+
+// SMTP is Odoo's command-line mail server (odoo.conf smtp_*), used when the database has no
+// active ir_mail_server row.
+type SMTP struct {
+	Server     string `mapstructure:"server"`
+	Port       int    `mapstructure:"port"`
+	SSL        bool   `mapstructure:"ssl"` // as in odoo.conf: STARTTLS, not implicit TLS
+	User       string `mapstructure:"user"`
+	Password   string `mapstructure:"password"` // secret
+	EmailFrom  string `mapstructure:"email_from"`
+	FromFilter string `mapstructure:"from_filter"`
+}
+
+// Limits bound what one request may cost.
+type Limits struct {
+	MaxBodyBytes    int64         `mapstructure:"max_body_bytes"`
+	MaxXMLDepth     int           `mapstructure:"max_xml_depth"`
+	HashConcurrency int           `mapstructure:"hash_concurrency"`
+	RequestTimeout  time.Duration `mapstructure:"request_timeout"`
+	ReadTimeout     time.Duration `mapstructure:"read_timeout"`
+	WriteTimeout    time.Duration `mapstructure:"write_timeout"`
+	IdleTimeout     time.Duration `mapstructure:"idle_timeout"`
+}
+
+// Log chooses the log output.
+type Log struct {
+	Level  string `mapstructure:"level"`  // debug, info, warn, error
+	Format string `mapstructure:"format"` // text or json
+}
+
+func defaults() map[string]any {
+	return map[string]any{
+		"listen":                    "127.0.0.1:8069",
+		"database.dsn":              "",
+		"database.odoo_conf":        "",
+		"database.max_conns":        20,
+		"odoo.server_version":       "",
+		"odoo.base_url":             "",
+		"mail.timeout":              "30s",
+		"mail.helo_name":            "",
+		"mail.ca_file":              "",
+		"mail.insecure_skip_verify": false,
+		"smtp.server":               "localhost",
+		"smtp.port":                 25,
+		"smtp.ssl":                  false,
+		"smtp.user":                 "",
+		"smtp.password":             "",
+		"smtp.email_from":           "",
+		"smtp.from_filter":          "",
+		"limits.max_body_bytes":     4 << 20,
+		"limits.max_xml_depth":      64,
+		"limits.hash_concurrency":   runtime.NumCPU(),
+		"limits.request_timeout":    "60s",
+		"limits.read_timeout":       "30s",
+		"limits.write_timeout":      "90s",
+		"limits.idle_timeout":       "120s",
+		"log.level":                 "info",
+		"log.format":                "text",
+	}
+}
+
+// Load reads the configuration from file (may be empty) and the environment. With
+// requireDB, a database must be configured. All problems are reported in one error.
+func Load(file string, requireDB bool) (*Config, error) {
+	v := viper.New()
+	for k, d := range defaults() {
+		v.SetDefault(k, d)
+	}
+	v.SetEnvPrefix(EnvPrefix)
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+
+	if file != "" {
+		v.SetConfigFile(file)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("read config %s: %w", file, err)
+		}
+	}
+
+	var c Config
+	if err := v.Unmarshal(&c); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := c.applyOdooConf(v); err != nil {
+		return nil, err
+	}
+	if err := c.validate(requireDB); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// applyOdooConf fills the database DSN, and SMTP keys not set explicitly, from odoo.conf.
+func (c *Config) applyOdooConf(v *viper.Viper) error {
+	if c.Database.OdooConf == "" {
+		return nil
+	}
+	opts, err := ReadOdooConf(c.Database.OdooConf)
+	if err != nil {
+		return err
+	}
+
+	if c.Database.DSN == "" {
+		dsn, err := opts.DSN()
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.Database.OdooConf, err)
+		}
+		c.Database.DSN = dsn
+	}
+	opts.applySMTP(&c.SMTP, v)
+	return nil
+}
+
+func (c *Config) validate(requireDB bool) error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil || !validPort(port, true) {
+		add("listen: %q is not host:port", c.Listen)
+	}
+	switch {
+	case c.Database.DSN == "" && requireDB:
+		add("database.dsn: no database configured; set ODOO_SHIM_DATABASE_DSN " +
+			"(e.g. postgres://odoo@localhost/odoo) or database.odoo_conf")
+	case c.Database.DSN != "":
+		if err := checkDSN(c.Database.DSN); err != nil {
+			add("database.dsn: %v", err)
+		}
+	}
+	if c.Database.MaxConns < 1 {
+		add("database.max_conns: must be at least 1, got %d", c.Database.MaxConns)
+	}
+	if c.Odoo.BaseURL != "" {
+		if u, err := url.Parse(c.Odoo.BaseURL); err != nil || u.Host == "" ||
+			(u.Scheme != "http" && u.Scheme != "https") {
+			add("odoo.base_url: %q is not an http(s) URL", c.Odoo.BaseURL)
+		}
+	}
+	errs = append(errs, c.validateMail()...)
+	errs = append(errs, c.validateLimits()...)
+	if _, err := ParseLevel(c.Log.Level); err != nil {
+		add("log.level: %v", err)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		add("log.format: %q is neither text nor json", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) validateMail() []error {
+	var errs []error
+	if c.Mail.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("mail.timeout: must be positive, got %s", c.Mail.Timeout))
+	}
+	if c.Mail.CAFile != "" {
+		if _, err := os.Stat(c.Mail.CAFile); err != nil {
+			errs = append(errs, fmt.Errorf("mail.ca_file: %v", err))
+		}
+	}
+	if c.SMTP.Port < 1 || c.SMTP.Port > 65535 {
+		errs = append(errs, fmt.Errorf("smtp.port: %d is not a port", c.SMTP.Port))
+	}
+	return errs
+}
+
+func (c *Config) validateLimits() []error {
+	var errs []error
+	l := c.Limits
+	if l.MaxBodyBytes < 1024 {
+		errs = append(errs, fmt.Errorf("limits.max_body_bytes: at least 1024, got %d",
+			l.MaxBodyBytes))
+	}
+	if l.MaxXMLDepth < 4 {
+		errs = append(errs, fmt.Errorf("limits.max_xml_depth: at least 4, got %d", l.MaxXMLDepth))
+	}
+	if l.HashConcurrency < 1 {
+		errs = append(errs, fmt.Errorf("limits.hash_concurrency: at least 1, got %d",
+			l.HashConcurrency))
+	}
+	for name, d := range map[string]time.Duration{"request_timeout": l.RequestTimeout,
+		"read_timeout": l.ReadTimeout, "write_timeout": l.WriteTimeout,
+		"idle_timeout": l.IdleTimeout} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("limits.%s: must be positive, got %s", name, d))
+		}
+	}
+	return errs
+}
+
+func validPort(p string, allowZero bool) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n <= 65535 && (n > 0 || allowZero && n == 0)
+}
+
+// checkDSN parses a libpq URL or key=value connection string without connecting. Its
+// errors never repeat the string, which may hold a password.
+func checkDSN(dsn string) error {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return errors.New("not a valid postgres:// URL")
+		}
+		if strings.TrimPrefix(u.Path, "/") == "" {
+			return errors.New("the URL names no database (postgres://user@host/DBNAME)")
+		}
+		return nil
+	}
+	if !strings.Contains(dsn, "=") {
+		return errors.New("neither a postgres:// URL nor key=value pairs")
+	}
+	if !strings.Contains(dsn, "dbname=") {
+		return errors.New("the connection string names no dbname")
+	}
+	return nil
+}
+
+// RedactDSN returns dsn with its password replaced, for logs and error messages.
+func RedactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "redacted")
+		}
+		q := u.Query()
+		if q.Has("password") {
+			q.Set("password", "redacted")
+			u.RawQuery = q.Encode()
+		}
+		return u.String()
+	}
+	fields := strings.Fields(dsn)
+	for i, f := range fields {
+		if strings.HasPrefix(f, "password=") {
+			fields[i] = "password=redacted"
+		}
+	}
+	return strings.Join(fields, " ")
+}
+
+// Redacted returns a copy of c safe to print: secrets are replaced.
+func (c Config) Redacted() Config {
+	c.Database.DSN = RedactDSN(c.Database.DSN)
+	if c.SMTP.Password != "" {
+		c.SMTP.Password = "redacted"
+	}
+	return c
+}
+
+// String prints the configuration without secrets.
+func (c Config) String() string {
+	type plain Config // without String, so %+v does not recurse
+	return fmt.Sprintf("%+v", plain(c.Redacted()))
+}

@@ -1,0 +1,151 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestEnvironmentAlone(t *testing.T) {
+	t.Setenv("ODOO_SHIM_DATABASE_DSN", "postgres://odoo:s3cret@db.internal/prod")
+	t.Setenv("ODOO_SHIM_LISTEN", "0.0.0.0:9069")
+	t.Setenv("ODOO_SHIM_MAIL_TIMEOUT", "5s")
+	c, err := Load("", true)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.Listen != "0.0.0.0:9069" || c.Database.DSN != "postgres://odoo:s3cret@db.internal/prod" ||
+		c.Mail.Timeout != 5*time.Second || c.SMTP.Server != "localhost" || c.SMTP.Port != 25 {
+		t.Errorf("Load = %+v", c)
+	}
+	if s := c.String(); strings.Contains(s, "s3cret") || !strings.Contains(s, "redacted") {
+		t.Errorf("String() = %s; want the password redacted", s)
+	}
+}
+
+func TestFileThenEnvironment(t *testing.T) {
+	file := write(t, "odoo-shim.yaml", `
+listen: 127.0.0.1:7000
+database:
+  dsn: postgres://odoo@localhost/school
+odoo:
+  server_version: 18.0-20250506
+limits:
+  hash_concurrency: 3
+`)
+	t.Setenv("ODOO_SHIM_LISTEN", "127.0.0.1:7001")
+	c, err := Load(file, true)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.Listen != "127.0.0.1:7001" || c.Odoo.ServerVersion != "18.0-20250506" ||
+		c.Limits.HashConcurrency != 3 {
+		t.Errorf("Load = %+v; want the environment to win over the file", c)
+	}
+}
+
+func TestOdooConf(t *testing.T) {
+	conf := write(t, "odoo.conf", `[options]
+admin_passwd = not-for-us
+db_host = db.internal
+db_port = 5433
+db_user = odoo
+db_password = p@ss:word
+db_name = pesantren
+smtp_server = smtp.gmail.com
+smtp_port = 587
+smtp_ssl = True
+smtp_user = tu@example.com
+smtp_password = app-password
+email_from = False
+`)
+	t.Setenv("ODOO_SHIM_DATABASE_ODOO_CONF", conf)
+	t.Setenv("ODOO_SHIM_SMTP_PORT", "2525")
+	c, err := Load("", true)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	want := "postgres://odoo:p%40ss%3Aword@db.internal:5433/pesantren?sslmode=prefer"
+	if c.Database.DSN != want {
+		t.Errorf("DSN = %s; want %s", c.Database.DSN, want)
+	}
+	if c.SMTP.Server != "smtp.gmail.com" || !c.SMTP.SSL || c.SMTP.Port != 2525 ||
+		c.SMTP.Password != "app-password" || c.SMTP.EmailFrom != "" {
+		t.Errorf("SMTP = %+v; want odoo.conf values with the environment's port", c.SMTP)
+	}
+	if strings.Contains(c.String(), "app-password") || strings.Contains(c.String(), "word@") {
+		t.Errorf("String() leaks a secret: %s", c.String())
+	}
+}
+
+func TestOdooConfSocket(t *testing.T) {
+	conf := write(t, "odoo.conf", "[options]\ndb_host = False\ndb_user = odoo\ndb_name = prod\n")
+	opts, err := ReadOdooConf(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsn, err := opts.DSN()
+	want := "postgres://odoo@/prod?host=%2Fvar%2Frun%2Fpostgresql&sslmode=prefer"
+	if err != nil || dsn != want {
+		t.Errorf("DSN = %s, %v; want %s", dsn, err, want)
+	}
+}
+
+// Every problem is reported at once, and none of the messages repeats a secret.
+func TestValidationReportsAll(t *testing.T) {
+	t.Setenv("ODOO_SHIM_LISTEN", "nonsense")
+	t.Setenv("ODOO_SHIM_DATABASE_DSN", "postgres://u:topsecret@host")
+	t.Setenv("ODOO_SHIM_LIMITS_HASH_CONCURRENCY", "0")
+	t.Setenv("ODOO_SHIM_LOG_LEVEL", "loud")
+	t.Setenv("ODOO_SHIM_MAIL_CA_FILE", "/no/such/ca.pem")
+	_, err := Load("", true)
+	if err == nil {
+		t.Fatal("Load succeeded")
+	}
+	msg := err.Error()
+	for _, want := range []string{"listen", "database.dsn", "hash_concurrency", "log.level",
+		"mail.ca_file"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not mention %s", msg, want)
+		}
+	}
+	if strings.Contains(msg, "topsecret") {
+		t.Errorf("error leaks the DSN password: %s", msg)
+	}
+}
+
+func TestRequireDB(t *testing.T) {
+	t.Setenv("ODOO_SHIM_DATABASE_DSN", "")
+	if _, err := Load("", true); err == nil || !strings.Contains(err.Error(),
+		"ODOO_SHIM_DATABASE_DSN") {
+		t.Errorf("Load without a database = %v; want a message naming ODOO_SHIM_DATABASE_DSN", err)
+	}
+	if _, err := Load("", false); err != nil {
+		t.Errorf("Load(requireDB=false) = %v", err)
+	}
+}
+
+func TestRedactDSN(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"postgres://u:pw@h/db", "postgres://u:redacted@h/db"},
+		{"postgres://u@h/db?password=pw", "postgres://u@h/db?password=redacted"},
+		{"host=h dbname=db password=pw", "host=h dbname=db password=redacted"},
+		{"postgres://u@h/db", "postgres://u@h/db"},
+	}
+	for _, tt := range tests {
+		if got := RedactDSN(tt.in); got != tt.want {
+			t.Errorf("RedactDSN(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
