@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/odoo-shim/odoo-shim/config"
+	"github.com/odoo-shim/odoo-shim/mail"
+	"github.com/odoo-shim/odoo-shim/models"
+	"github.com/odoo-shim/odoo-shim/rpc"
+)
+
+func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("config", "", "YAML configuration `file`")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	cfg, err := config.Load(*file, true)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, log, nil, nil)
+}
+
+// service is one running odoo-shim: its store and HTTP server.
+type service struct {
+	store  *models.Store
+	server *http.Server
+	ln     net.Listener
+}
+
+// start opens the database, builds the handlers and listens; devMail, when set, is
+// mounted under /dev/mail (the demo only).
+func start(ctx context.Context, cfg *config.Config, log *slog.Logger,
+	devMail http.Handler) (*service, error) {
+	sender, err := newSender(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+
+	store, err := models.Open(ctx, cfg.Database.DSN, storeSettings(cfg, log, sender))
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", config.RedactDSN(cfg.Database.DSN), err)
+	}
+	info := store.Info()
+	log.Info("database ready", "database", info.Name, "odoo", info.Serie(),
+		"base_version", info.BaseVersion)
+
+	srv, err := rpc.New(store, rpc.Options{ServerVersion: cfg.Odoo.ServerVersion,
+		MaxBodyBytes: cfg.Limits.MaxBodyBytes, MaxXMLDepth: cfg.Limits.MaxXMLDepth,
+		RequestTimeout: cfg.Limits.RequestTimeout, DevMail: devMail, Logger: log})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: cfg.Limits.ReadTimeout, WriteTimeout: cfg.Limits.WriteTimeout,
+		IdleTimeout: cfg.Limits.IdleTimeout, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	return &service{store: store, server: hs, ln: ln}, nil
+}
+
+// serve runs until ctx ends, then lets requests in flight finish. ready, when set, receives
+// the listening address.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, devMail http.Handler,
+	ready chan<- string) error {
+	svc, err := start(ctx, cfg, log, devMail)
+	if err != nil {
+		return err
+	}
+	defer svc.store.Close()
+
+	log.Info("listening", "address", svc.ln.Addr().String())
+	if ready != nil {
+		ready <- svc.ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- svc.server.Serve(svc.ln) }()
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := svc.server.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func storeSettings(cfg *config.Config, log *slog.Logger, m models.Mailer) models.Settings {
+	fallback := models.MailServer{Name: "odoo.conf", Host: cfg.SMTP.Server, Port: cfg.SMTP.Port,
+		Authentication: "login", User: cfg.SMTP.User, Password: cfg.SMTP.Password,
+		Encryption: "none", FromFilter: cfg.SMTP.FromFilter}
+	if cfg.SMTP.SSL {
+		fallback.Encryption = "starttls" // odoo.conf's smtp_ssl means STARTTLS
+	}
+	return models.Settings{
+		Hasher: models.NewHasher(cfg.Limits.HashConcurrency), Mailer: m, Logger: log,
+		Fallback: fallback, EmailFrom: cfg.SMTP.EmailFrom, BaseURL: cfg.Odoo.BaseURL,
+		MaxOpenConns: cfg.Database.MaxConns,
+	}
+}
+
+func newSender(cfg *config.Config, log *slog.Logger) (*mail.Sender, error) {
+	s := &mail.Sender{Timeout: cfg.Mail.Timeout, HeloName: cfg.Mail.HeloName,
+		InsecureSkipVerify: cfg.Mail.InsecureSkipVerify, Logger: log}
+	if cfg.Mail.CAFile == "" {
+		return s, nil
+	}
+
+	pem, err := os.ReadFile(cfg.Mail.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("mail.ca_file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("mail.ca_file %s: no PEM certificate found", cfg.Mail.CAFile)
+	}
+	s.RootCAs = pool
+	return s, nil
+}
+
+func newLogger(c config.Log, w io.Writer) (*slog.Logger, error) {
+	level, err := config.ParseLevel(c.Level)
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}

@@ -1,0 +1,83 @@
+package rpc
+
+import (
+	"errors"
+	"log/slog"
+	"strings"
+
+	"github.com/odoo-shim/odoo-shim/models"
+	"github.com/odoo-shim/odoo-shim/rpc/xmlrpc"
+)
+
+// Odoo's XML-RPC fault codes (odoo/service/wsgi_server.py, unchanged since Odoo 8).
+const (
+	faultApplication  = 1
+	faultWarning      = 2
+	faultAccessDenied = 3
+	faultAccessError  = 4
+)
+
+// fault is an error as Odoo reports it to an RPC caller.
+type fault struct {
+	code    int    // XML-RPC faultCode
+	name    string // Python class, for JSON-RPC's data.name
+	message string // the exception's message
+	debug   string // Python-style traceback, Odoo's data.debug and code-1 faultString
+}
+
+// faultString is what an XML-RPC client reads: the message for Odoo's own exceptions, the
+// traceback for everything else.
+func (f fault) faultString() string {
+	if f.code == faultApplication {
+		return f.debug
+	}
+	return f.message
+}
+
+// internalMessage is all a caller learns of an unexpected failure; the details are logged.
+const internalMessage = "odoo-shim could not complete the call; the server log has the details"
+
+// toFault maps any error to the fault Odoo would send. It is the only place that does.
+func toFault(err error, log *slog.Logger) fault {
+	var de *xmlrpc.DecodeError
+	if errors.As(err, &de) {
+		return newFault(faultApplication, "xml.parsers.expat.ExpatError", de.Msg)
+	}
+	if errors.Is(err, xmlrpc.ErrNone) {
+		return newFault(faultApplication, "builtins.TypeError", xmlrpc.ErrNone.Error())
+	}
+
+	e, ok := models.AsError(err)
+	if !ok {
+		log.Error("rpc call failed", "error", err)
+		return newFault(faultApplication, "builtins.Exception", internalMessage)
+	}
+
+	code := faultApplication
+	switch {
+	case e.Kind == models.KindAccessError:
+		code = faultAccessError
+	case e.Kind == models.KindAccessDenied:
+		code = faultAccessDenied
+	case e.Kind.IsUserError():
+		code = faultWarning
+	}
+	return newFault(code, e.Kind.PythonName(), e.Message)
+}
+
+func newFault(code int, name, message string) fault {
+	return fault{code: code, name: name, message: message, debug: traceback(name, message)}
+}
+
+// traceback writes a Python-style traceback whose last line is "Class: message", which is
+// the part clients parse. odoo-shim has no Python frames to show, so it says where it is.
+func traceback(name, message string) string {
+	short := name[strings.LastIndexByte(name, '.')+1:]
+	if strings.HasPrefix(name, "odoo.") || strings.HasPrefix(name, "psycopg2.") ||
+		strings.HasPrefix(name, "xml.") {
+		short = name
+	}
+	return "Traceback (most recent call last):\n" +
+		"  File \"odoo-shim\", line 1, in dispatch\n" +
+		short + ": " + message
+}

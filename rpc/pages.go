@@ -1,0 +1,320 @@
+package rpc
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/odoo-shim/odoo-shim/models"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+const (
+	maxFormBytes  = 64 << 10
+	sessionCookie = "session_id"
+	// Odoo 18's session cookie: Max-Age of sessions.max_inactivity_seconds (a week by
+	// default) while Expires says a year.
+	sessionMaxAge  = 7 * 24 * 3600
+	sessionExpires = 365 * 24 * time.Hour
+	csrfLifetime   = 365 * 24 * time.Hour
+)
+
+// Odoo 18 session ids: 84 characters of URL-safe base64.
+var sessionIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{84}$`)
+
+type pages struct {
+	s    *Server
+	tmpl *template.Template
+}
+
+func newPages(s *Server) (*pages, error) {
+	t, err := template.ParseFS(templateFS, "templates/reset.html")
+	if err != nil {
+		return nil, err
+	}
+	return &pages{s: s, tmpl: t}, nil
+}
+
+// resetView is what the reset template renders.
+type resetView struct {
+	HTMLLang   string
+	T          pageTexts
+	DB         string
+	CSRF       string
+	Token      string
+	Login      string
+	Name       string
+	Redirect   string
+	MinLength  int
+	Error      string
+	Message    string
+	Invalid    bool
+	LoginURL   string
+	RequestURL string
+}
+
+// serveReset is /web/reset_password: with a token, the form that sets a new password;
+// without one, when self-service reset is enabled, the form that asks for a link.
+func (p *pages) serveReset(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		p.badRequest(w, "The form could not be read.")
+		return
+	}
+	ctx := r.Context()
+
+	if db := r.Form.Get("db"); db != "" && db != p.s.store.Info().Name {
+		http.NotFound(w, r)
+		return
+	}
+	secret, err := p.s.store.DatabaseSecret(ctx)
+	if err != nil {
+		p.serverError(w, err)
+		return
+	}
+	sid := p.session(w, r)
+	if r.Method == http.MethodPost && !checkCSRF(secret, sid, r.PostForm.Get("csrf_token"),
+		p.s.opt.Now()) {
+		p.s.log.Warn("reset form with a bad CSRF token", "client_ip", clientIP(r))
+		p.badRequest(w, "Session expired (invalid CSRF token)")
+		return
+	}
+
+	v := &resetView{DB: p.s.store.Info().Name, Redirect: r.Form.Get("redirect"),
+		CSRF: csrfToken(secret, sid, p.s.opt.Now().Add(csrfLifetime).Unix())}
+	if err := p.urls(ctx, v); err != nil {
+		p.serverError(w, err)
+		return
+	}
+
+	if token := r.Form.Get("token"); token != "" {
+		p.withToken(ctx, w, r, v, token)
+		return
+	}
+	p.withoutToken(ctx, w, r, v)
+}
+
+func (p *pages) withToken(ctx context.Context, w http.ResponseWriter, r *http.Request,
+	v *resetView, token string) {
+	info, err := p.s.store.SignupInfo(ctx, token)
+	if errors.Is(err, models.ErrBadToken) {
+		p.s.log.Warn("reset link refused", "client_ip", clientIP(r))
+		p.invalid(w, r, v, pageLang(r, ""))
+		return
+	}
+	if err != nil {
+		p.serverError(w, err)
+		return
+	}
+
+	lang := pageLang(r, info.Lang)
+	v.Token, v.Login, v.Name = token, info.Login, info.Name
+	if v.MinLength, err = p.s.store.MinPasswordLength(ctx); err != nil {
+		p.serverError(w, err)
+		return
+	}
+	if r.Method == http.MethodPost {
+		p.setPassword(ctx, w, r, v, lang)
+		return
+	}
+	p.render(w, http.StatusOK, v, lang)
+}
+
+func (p *pages) setPassword(ctx context.Context, w http.ResponseWriter, r *http.Request,
+	v *resetView, lang string) {
+	password := r.PostForm.Get("password")
+	switch {
+	case password == "" || v.Login == "":
+		v.Error = models.T(lang, models.MsgFormNotFilled)
+	case password != r.PostForm.Get("confirm_password"):
+		v.Error = models.T(lang, models.MsgPasswordsDiff)
+	}
+	if v.Error != "" {
+		p.render(w, http.StatusOK, v, lang)
+		return
+	}
+
+	info, err := p.s.store.CompleteSignup(ctx, v.Token, password)
+	if errors.Is(err, models.ErrBadToken) {
+		p.invalid(w, r, v, lang)
+		return
+	}
+	if e, ok := models.AsError(err); ok {
+		v.Error = e.Message
+		p.render(w, http.StatusOK, v, lang)
+		return
+	}
+	if err != nil {
+		p.serverError(w, err)
+		return
+	}
+
+	p.s.log.Info("password reset completed", "user_id", info.UserID, "client_ip", clientIP(r))
+	v.Message, v.Token = texts(lang).PasswordChanged, ""
+	v.T = texts(lang)
+	v.T.NextStep = v.T.NextDone
+	p.render(w, http.StatusOK, v, lang)
+}
+
+func (p *pages) withoutToken(ctx context.Context, w http.ResponseWriter, r *http.Request,
+	v *resetView) {
+	enabled, err := p.s.store.ResetEnabled(ctx)
+	if err != nil {
+		p.serverError(w, err)
+		return
+	}
+	if !enabled {
+		http.NotFound(w, r)
+		return
+	}
+
+	lang := pageLang(r, "")
+	v.Login = strings.TrimSpace(r.Form.Get("login"))
+	if r.Method != http.MethodPost {
+		p.render(w, http.StatusOK, v, lang)
+		return
+	}
+	if v.Login == "" {
+		v.Error = models.T(lang, models.MsgNoLogin)
+		p.render(w, http.StatusOK, v, lang)
+		return
+	}
+
+	p.s.log.Info("reset link requested", "client_ip", clientIP(r))
+	_, err = p.s.store.ResetPassword(ctx, models.SuperuserID, v.Login,
+		map[string]any{"lang": lang})
+	if e, ok := models.AsError(err); ok {
+		v.Error = e.Message
+		p.render(w, http.StatusOK, v, lang)
+		return
+	}
+	if err != nil {
+		p.serverError(w, err)
+		return
+	}
+	v.Message = models.T(lang, models.MsgResetRequested)
+	p.render(w, http.StatusOK, v, lang)
+}
+
+func (p *pages) invalid(w http.ResponseWriter, r *http.Request, v *resetView, lang string) {
+	v.Error, v.Invalid, v.Token = models.T(lang, models.MsgInvalidToken), true, ""
+	if ok, err := p.s.store.ResetEnabled(r.Context()); err == nil && ok {
+		v.RequestURL = "/web/reset_password"
+	}
+	p.render(w, http.StatusOK, v, lang)
+}
+
+// urls fills the sign-in link from web.base.url.
+func (p *pages) urls(ctx context.Context, v *resetView) error {
+	base, err := p.s.store.Param(ctx, "web.base.url", "")
+	if err != nil {
+		return err
+	}
+	v.LoginURL = strings.TrimRight(base, "/") + "/web/login"
+	return nil
+}
+
+func (p *pages) render(w http.ResponseWriter, status int, v *resetView, lang string) {
+	if v.T.Title == "" {
+		v.T = texts(lang)
+	}
+	v.HTMLLang = "en"
+	if models.IsIndonesian(lang) {
+		v.HTMLLang = "id"
+	}
+	v.T.LengthHint = fmt.Sprintf(v.T.LengthHint, v.MinLength)
+
+	var buf bytes.Buffer
+	if err := p.tmpl.ExecuteTemplate(&buf, "reset.html", v); err != nil {
+		p.serverError(w, err)
+		return
+	}
+	pageHeaders(w)
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// pageHeaders keep the page out of caches and frames, keep the token in its URL out of
+// Referer headers, and forbid any resource from elsewhere.
+func pageHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "SAMEORIGIN")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; "+
+		"form-action 'self'; frame-ancestors 'self'; base-uri 'none'")
+}
+
+func (p *pages) badRequest(w http.ResponseWriter, msg string) {
+	pageHeaders(w)
+	w.WriteHeader(http.StatusBadRequest)
+	fmt.Fprintf(w, "<!doctype html>\n<html lang=en>\n<title>400 Bad Request</title>\n"+
+		"<h1>Bad Request</h1>\n<p>%s</p>\n", template.HTMLEscapeString(msg))
+}
+
+func (p *pages) serverError(w http.ResponseWriter, err error) {
+	p.s.log.Error("reset page failed", "error", err)
+	pageHeaders(w)
+	w.WriteHeader(http.StatusInternalServerError)
+	fmt.Fprint(w, "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n"+
+		"<h1>Internal Server Error</h1>\n<p>Please try again in a moment.</p>\n")
+}
+
+// session returns the browser's session id, issuing a new one (and its cookie, with
+// Odoo's attributes) when it has none; the CSRF token is bound to it.
+func (p *pages) session(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(sessionCookie); err == nil && sessionIDPattern.MatchString(c.Value) {
+		return c.Value
+	}
+
+	buf := make([]byte, 63)
+	if _, err := rand.Read(buf); err != nil {
+		panic(fmt.Sprintf("session id: %v", err)) // crypto/rand does not fail on Linux
+	}
+	sid := base64.RawURLEncoding.EncodeToString(buf)
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sid, Path: "/",
+		MaxAge: sessionMaxAge, Expires: p.s.opt.Now().Add(sessionExpires), HttpOnly: true,
+		SameSite: http.SameSiteLaxMode})
+	return sid
+}
+
+// clientIP is the peer address; odoo-shim does not trust forwarding headers by default.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// pageLang picks the page language: the account's own when known, else the browser's
+// first Indonesian or English preference, else English.
+func pageLang(r *http.Request, userLang string) string {
+	if userLang != "" {
+		return userLang
+	}
+	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		tag := strings.ToLower(strings.TrimSpace(strings.Split(part, ";")[0]))
+		switch {
+		case tag == "id" || strings.HasPrefix(tag, "id-"):
+			return "id_ID"
+		case tag == "en" || strings.HasPrefix(tag, "en-"):
+			return models.DefaultLang
+		}
+	}
+	return models.DefaultLang
+}

@@ -1,0 +1,126 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/odoo-shim/odoo-shim/models"
+	"github.com/odoo-shim/odoo-shim/rpc/xmlrpc"
+)
+
+// Options configure a Server.
+type Options struct {
+	// ServerVersion overrides the version common.version reports (e.g. "18.0-20250506");
+	// empty means the series read from the database.
+	ServerVersion  string
+	MaxBodyBytes   int64
+	MaxXMLDepth    int
+	RequestTimeout time.Duration
+	// DevMail, when set, is served under /dev/mail: the demo's mail catcher inbox.
+	DevMail http.Handler
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// Server answers Odoo's RPC protocols and the reset page for one database.
+type Server struct {
+	store   *models.Store
+	opt     Options
+	log     *slog.Logger
+	methods map[string]map[string]method
+	pages   *pages
+}
+
+// New returns a Server for store.
+func New(store *models.Store, opt Options) (*Server, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.MaxBodyBytes <= 0 {
+		opt.MaxBodyBytes = xmlrpc.DefaultLimits.MaxBytes
+	}
+	if opt.MaxXMLDepth <= 0 {
+		opt.MaxXMLDepth = xmlrpc.DefaultLimits.MaxDepth
+	}
+	if opt.RequestTimeout <= 0 {
+		opt.RequestTimeout = time.Minute
+	}
+
+	s := &Server{store: store, opt: opt, log: opt.Logger}
+	s.methods = s.methodTable()
+	p, err := newPages(s)
+	if err != nil {
+		return nil, fmt.Errorf("reset page templates: %w", err)
+	}
+	s.pages = p
+	return s, nil
+}
+
+// Handler returns the HTTP handler serving every route.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /xmlrpc/2/{service}", s.serveXMLRPC)
+	mux.HandleFunc("/xmlrpc/2/{service}", methodNotAllowed)
+	mux.HandleFunc("POST /jsonrpc", s.serveJSONRPC)
+	mux.HandleFunc("/jsonrpc", methodNotAllowed)
+	mux.HandleFunc("GET /web/reset_password", s.pages.serveReset)
+	mux.HandleFunc("POST /web/reset_password", s.pages.serveReset)
+	mux.HandleFunc("GET /web/health", s.serveHealth)
+	if s.opt.DevMail != nil {
+		mux.Handle("/dev/mail/", http.StripPrefix("/dev/mail", s.opt.DevMail))
+		mux.Handle("/dev/mail", http.RedirectHandler("/dev/mail/", http.StatusFound))
+	}
+	return s.recoverPanics(s.limitRequests(mux))
+}
+
+func (s *Server) limitRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.opt.RequestTimeout)
+		defer cancel()
+		r.Body = http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// recoverPanics turns a panic into a 500 and one logged stack, never a dropped connection.
+// The RPC handlers recover on their own and answer with a fault.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("handler panic", "path", r.URL.Path, "panic", fmt.Sprint(v),
+					"stack", string(debug.Stack()))
+				http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	if err := s.store.Ping(r.Context()); err != nil {
+		s.log.Error("health check failed", "error", err)
+		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ok")
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", "POST")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusMethodNotAllowed)
+	fmt.Fprint(w, "<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n"+
+		"<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n")
+}

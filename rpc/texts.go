@@ -1,0 +1,58 @@
+package rpc
+
+import "github.com/odoo-shim/odoo-shim/models"
+
+// pageTexts are the reset page's words. Labels are Odoo's (so users see what Odoo shows);
+// the sentences that guide the user are odoo-shim's own.
+type pageTexts struct {
+	Title, YourEmail, YourName, Password, ConfirmPassword, Submit, BackToLogin string
+	ChooseIntro, RequestIntro, LengthHint, NextStep, NextDone, InvalidHelp     string
+	SignIn, PasswordChanged, NewLink                                           string
+}
+
+var englishTexts = pageTexts{
+	ChooseIntro: "Choose a new password for your account. You will sign in with it from now on.",
+	RequestIntro: "Enter the login or e-mail address of your account. We will e-mail you a " +
+		"link to choose a new password.",
+	LengthHint: "Use at least %d characters.",
+	NextStep: "Open that e-mail and press its button. The link works for a few hours; if it " +
+		"has expired, ask for a new one here.",
+	NextDone: "You can now sign in with your new password.",
+	InvalidHelp: "This link has expired, has already been used, or was replaced by a newer " +
+		"one. Ask for a new link, or ask your administrator to send you one.",
+	SignIn:          "Sign in",
+	PasswordChanged: "Your password has been changed.",
+	NewLink:         "Send me a new link",
+}
+
+var indonesianTexts = pageTexts{
+	ChooseIntro: "Pilih kata sandi baru untuk akun Anda. Mulai sekarang Anda masuk dengan " +
+		"kata sandi ini.",
+	RequestIntro: "Masukkan login atau alamat email akun Anda. Kami akan mengirim email " +
+		"berisi tautan untuk memilih kata sandi baru.",
+	LengthHint: "Gunakan minimal %d karakter.",
+	NextStep: "Buka email tersebut lalu tekan tombol di dalamnya. Tautan hanya berlaku " +
+		"beberapa jam; jika sudah kedaluwarsa, minta tautan baru di sini.",
+	NextDone: "Sekarang Anda dapat masuk dengan kata sandi baru.",
+	InvalidHelp: "Tautan ini sudah kedaluwarsa, sudah dipakai, atau digantikan tautan yang " +
+		"lebih baru. Minta tautan baru, atau minta administrator mengirimkannya.",
+	SignIn:          "Masuk",
+	PasswordChanged: "Kata sandi Anda telah diubah.",
+	NewLink:         "Kirim tautan baru",
+}
+
+// texts returns the page texts for lang: Indonesian for id locales, else English.
+func texts(lang string) pageTexts {
+	t := englishTexts
+	if models.IsIndonesian(lang) {
+		t = indonesianTexts
+	}
+	t.Title = models.T(lang, models.MsgResetPassword)
+	t.Submit = models.T(lang, models.MsgResetPassword)
+	t.YourEmail = models.T(lang, models.MsgYourEmail)
+	t.YourName = models.T(lang, models.MsgYourName)
+	t.Password = models.T(lang, models.MsgPassword)
+	t.ConfirmPassword = models.T(lang, models.MsgConfirmPassword)
+	t.BackToLogin = models.T(lang, models.MsgBackToLogin)
+	return t
+}
