@@ -1,0 +1,39 @@
+# odoo-shim: the two commands a fresh machine needs are `make run` and `make test`.
+GO      ?= go
+PKGS    := ./...
+BIN     := bin/odoo-shim
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: run test bench build vet race fuzz clean
+
+## run: the demo on a private PostgreSQL cluster (under .data/) with a mail catcher
+run:
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/odoo-shim demo
+
+## test: vet, then every test; database tests fail (not skip) without PostgreSQL
+test: vet
+	ODOO_SHIM_REQUIRE_PG=1 $(GO) test -count=1 -timeout 20m $(PKGS)
+
+## bench: the benchmarks, with allocation counts
+bench:
+	ODOO_SHIM_REQUIRE_PG=1 $(GO) test -run '^$$' -bench . -benchmem -timeout 30m $(PKGS)
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/odoo-shim
+
+vet:
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); \
+		echo "gofmt would change the files above"; exit 1)
+
+## race: the tests under the race detector (slower: PBKDF2 runs instrumented)
+race:
+	ODOO_SHIM_REQUIRE_PG=1 $(GO) test -race -count=1 -timeout 40m $(PKGS)
+
+## fuzz: one minute of the XML-RPC decoder fuzzer, growing its corpus
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecodeCall -fuzztime 60s ./rpc/xmlrpc/
+
+clean:
+	rm -rf bin .data
