@@ -358,3 +358,20 @@ func TestAuthenticate(t *testing.T) {
 		t.Errorf("Check with a deleted API key = %v; want ErrAccessDenied", err)
 	}
 }
+
+func TestMissingSMTPServer(t *testing.T) {
+	dsn, name := modeltest.NewDatabase(t, modeltest.Own18)
+	modeltest.Exec(t, name, "DELETE FROM ir_mail_server")
+	s, err := Open(context.Background(), dsn, Settings{Mailer: &recordingMailer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = s.ActionResetPassword(context.Background(), ResetRequest{Caller: 2,
+		IDs: []int64{6}, Context: map[string]any{"lang": "en_US"}})
+	want := "Missing SMTP Server\nPlease define at least one SMTP server, or provide the " +
+		"SMTP parameters explicitly."
+	if e, ok := AsError(err); !ok || e.Message != want {
+		t.Errorf("error = %v; want %q", err, want)
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/odoo-shim/odoo-shim/mail"
 	"github.com/odoo-shim/odoo-shim/mail/catcher"
 	"github.com/odoo-shim/odoo-shim/models"
@@ -96,3 +98,13 @@ func port(addr string) int {
 }
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+func openDB(t *testing.T, e *env) *sqlx.DB {
+	t.Helper()
+	db, err := sqlx.Open("postgres", modeltest.Cluster(t).DSN(e.db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}

@@ -82,10 +82,17 @@ func startCluster() {
 // database is dropped when the test ends.
 func NewDatabase(t testing.TB, tmpl Template) (dsn, name string) {
 	t.Helper()
+	return NewNamedDatabase(t, tmpl, fmt.Sprintf("%s_%d", tmpl, dbCounter.Add(1)))
+}
+
+// NewNamedDatabase is NewDatabase with a chosen name, for tests that compare against
+// recordings naming their database (links carry db=<name>). Two live databases cannot share
+// a name, so such tests must not run in parallel with each other.
+func NewNamedDatabase(t testing.TB, tmpl Template, name string) (dsn, dbname string) {
+	t.Helper()
 	c := Cluster(t)
 	ensureTemplate(t, c, tmpl)
 
-	name = fmt.Sprintf("%s_%d_%d", tmpl, os.Getpid(), dbCounter.Add(1))
 	ctx := context.Background()
 	if err := c.CreateDatabase(ctx, name, templateDB(tmpl)); err != nil {
 		t.Fatalf("create test database: %v", err)

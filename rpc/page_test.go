@@ -1,0 +1,262 @@
+package rpc_test
+
+import (
+	"context"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/odoo-shim/odoo-shim/models"
+	"github.com/odoo-shim/odoo-shim/models/modeltest"
+)
+
+// browser is a cookie-keeping HTTP client that reads the reset form.
+type browser struct {
+	t      *testing.T
+	c      *http.Client
+	lang   string
+	status int
+	body   string
+}
+
+func newBrowser(t *testing.T, lang string) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, c: &http.Client{Jar: jar, CheckRedirect: noRedirect}, lang: lang}
+}
+
+func (b *browser) do(method, u string, form url.Values) {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, u, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if b.lang != "" {
+		req.Header.Set("Accept-Language", b.lang)
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	b.status, b.body = resp.StatusCode, string(data)
+}
+
+var inputRE = regexp.MustCompile(`<input[^>]*name="([a-z_]+)"[^>]*value="([^"]*)"`)
+
+// fields returns the values of the form's inputs.
+func (b *browser) fields() url.Values {
+	v := url.Values{}
+	for _, m := range inputRE.FindAllStringSubmatch(b.body, -1) {
+		v.Set(m[1], html.UnescapeString(m[2]))
+	}
+	return v
+}
+
+func (b *browser) mustContain(s string) {
+	b.t.Helper()
+	if !strings.Contains(b.body, html.EscapeString(s)) && !strings.Contains(b.body, s) {
+		b.t.Fatalf("page (status %d) does not say %q:\n%s", b.status, s, b.body)
+	}
+}
+
+// resetLink asks for a reset of uid as admin and returns the mailed link.
+func resetLink(t *testing.T, e *env, uid int64) string {
+	t.Helper()
+	before := len(e.mails.Messages())
+	_, err := e.store.ActionResetPassword(context.Background(),
+		models.ResetRequest{Caller: 2, IDs: []int64{uid}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := e.mails.Wait(context.Background(), before+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := regexp.MustCompile(`https?://[^\s"<>]+token=[A-Za-z0-9_-]+`).
+		FindString(strings.Join(textParts(t, msgs[len(msgs)-1].Data), "\n"))
+	if link == "" {
+		t.Fatal("no link in the mail")
+	}
+	// The demo data points web.base.url at 127.0.0.1:8069; follow it to this test server.
+	u, _ := url.Parse(link)
+	return e.url + u.Path + "?" + u.RawQuery
+}
+
+func passwordOf(t *testing.T, e *env, uid int64) string {
+	t.Helper()
+	var p string
+	rows := queryRows(t, e, `SELECT COALESCE(password, '') FROM res_users WHERE id = $1`, uid)
+	if len(rows) == 1 {
+		p = rows[0]
+	}
+	return p
+}
+
+func queryRows(t *testing.T, e *env, q string, args ...any) []string {
+	t.Helper()
+	db := openDB(t, e)
+	var out []string
+	if err := db.Select(&out, q, args...); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestResetPageFlow(t *testing.T) {
+	e := newEnv(t, modeltest.Own18)
+	link := resetLink(t, e, 6)
+	b := newBrowser(t, "en-US,en;q=0.9")
+	before := passwordOf(t, e, 6)
+
+	b.do("GET", link, nil)
+	if b.status != 200 {
+		t.Fatalf("GET link: %d", b.status)
+	}
+	b.mustContain("Atur Ulang Kata Sandi") // the account's language, not the browser's
+	f := b.fields()
+	if f.Get("login") != "ahmad" || f.Get("name") != "Ahmad Santoso" || f.Get("csrf_token") == "" {
+		t.Fatalf("form fields %v", f)
+	}
+	if !strings.Contains(b.body, `name="login" value="ahmad" readonly`) {
+		t.Error("the login field is not read-only")
+	}
+	if passwordOf(t, e, 6) != before {
+		t.Fatal("GET changed the password")
+	}
+
+	steps := []struct {
+		name   string
+		change func(url.Values)
+		status int
+		says   string
+	}{
+		{"no csrf", func(v url.Values) { v.Del("csrf_token") }, 400,
+			"Session expired (invalid CSRF token)"},
+		{"forged csrf", func(v url.Values) {
+			v.Set("csrf_token", "0123456789abcdef0123456789abcdef01234567o9999999999")
+		}, 400, "Session expired (invalid CSRF token)"},
+		{"mismatch", func(v url.Values) {
+			v.Set("password", "satu-dua-tiga-4")
+			v.Set("confirm_password", "satu-dua-tiga-5")
+		}, 200, "Kata Sandi tidak cocok; tolong ketik ulang."},
+		{"too short", func(v url.Values) {
+			v.Set("password", "abc")
+			v.Set("confirm_password", "abc")
+		}, 200, "Passwords must have at least 8 characters, got 3."},
+		{"empty", func(v url.Values) {
+			v.Set("password", "")
+			v.Set("confirm_password", "")
+		}, 200, "Formulir tidak diisi dengan benar."},
+	}
+	for _, st := range steps {
+		form := b.fields()
+		st.change(form)
+		b.do("POST", e.url+"/web/reset_password", form)
+		if b.status != st.status {
+			t.Fatalf("%s: status %d; want %d", st.name, b.status, st.status)
+		}
+		b.mustContain(st.says)
+		if passwordOf(t, e, 6) != before {
+			t.Fatalf("%s: the password changed", st.name)
+		}
+		if st.status == 400 {
+			b.do("GET", link, nil) // back to a fresh form
+		}
+	}
+
+	form := b.fields()
+	form.Set("password", "kata-sandi-baru-99")
+	form.Set("confirm_password", "kata-sandi-baru-99")
+	b.do("POST", e.url+"/web/reset_password", form)
+	b.mustContain("Kata sandi Anda telah diubah.")
+	b.mustContain("http://127.0.0.1:8069/web/login")
+
+	hash := passwordOf(t, e, 6)
+	if !regexp.MustCompile(`^\$pbkdf2-sha512\$600000\$[A-Za-z0-9./]{22}\$[A-Za-z0-9./]{86}$`).
+		MatchString(hash) {
+		t.Errorf("stored hash %q does not have Odoo's format", hash)
+	}
+	if uid, err := e.store.Authenticate(context.Background(), "ahmad",
+		"kata-sandi-baru-99"); err != nil || uid != 6 {
+		t.Errorf("Authenticate with the new password = %d, %v", uid, err)
+	}
+	if st := queryRows(t, e, `SELECT COALESCE(signup_type, 'NULL') FROM res_partner
+		WHERE id = 7`); st[0] != "NULL" {
+		t.Errorf("signup_type = %s after the reset; want NULL", st[0])
+	}
+
+	b.do("POST", e.url+"/web/reset_password", form)
+	b.mustContain("Invalid signup token") // a spent link: the browser's language again
+	if passwordOf(t, e, 6) != hash {
+		t.Error("a spent token changed the password again")
+	}
+}
+
+func TestResetPageLanguagesAndErrors(t *testing.T) {
+	e := newEnv(t, modeltest.Own18)
+
+	b := newBrowser(t, "en")
+	b.do("GET", resetLink(t, e, 10), nil) // teacher.en writes English
+	b.mustContain("Reset Password")
+	b.mustContain("Confirm Password")
+
+	b = newBrowser(t, "id-ID,id;q=0.9")
+	b.do("GET", e.url+"/web/reset_password?db="+e.db+"&token=AQAAAAAAAAAAbogus", nil)
+	b.mustContain("Pendaftaran tidak valid token")
+	if strings.Contains(b.body, `name="password"`) {
+		t.Error("an invalid token still shows the password fields")
+	}
+
+	b.do("GET", e.url+"/web/reset_password?db=another_db", nil)
+	if b.status != 404 {
+		t.Errorf("another database: %d; want 404", b.status)
+	}
+}
+
+func TestResetRequestPage(t *testing.T) {
+	e := newEnv(t, modeltest.Own18)
+	b := newBrowser(t, "en")
+
+	b.do("GET", e.url+"/web/reset_password", nil)
+	if b.status != 200 || !strings.Contains(b.body, `name="login"`) {
+		t.Fatalf("request form: %d", b.status)
+	}
+
+	form := b.fields()
+	form.Set("login", "nobody@example.org")
+	b.do("POST", e.url+"/web/reset_password", form)
+	b.mustContain("No account found for this login")
+	if b.fields().Get("login") != "nobody@example.org" {
+		t.Error("the page lost what the user typed")
+	}
+
+	form = b.fields()
+	form.Set("login", "Fatimah.AzZahra@Example.org")
+	b.do("POST", e.url+"/web/reset_password", form)
+	b.mustContain("Password reset instructions sent to your email")
+	msgs, err := e.mails.Wait(context.Background(), 1)
+	if err != nil || msgs[0].To[0] != "fatimah.azzahra@example.org" {
+		t.Fatalf("mail %v, %v", msgs, err)
+	}
+
+	modeltest.Exec(t, e.db, `UPDATE ir_config_parameter SET value = 'False'
+		WHERE key = 'auth_signup.reset_password'`)
+	b.do("GET", e.url+"/web/reset_password", nil)
+	if b.status != 404 {
+		t.Errorf("self-service disabled: %d; want 404", b.status)
+	}
+	b.do("GET", resetLink(t, e, 6), nil)
+	if b.status != 200 || !strings.Contains(b.body, `name="password"`) {
+		t.Errorf("a link must still work with self-service off: %d", b.status)
+	}
+}
