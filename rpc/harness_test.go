@@ -44,7 +44,7 @@ const smtpUser, smtpPass = "tu@pesantren-contoh.sch.id", "app-password-16ch"
 // recordedDB is the name of the database the Odoo 18 vectors were recorded on.
 const recordedDB = "pesantren18"
 
-func newEnv(t *testing.T, tmpl modeltest.Template) *env {
+func newEnv(t testing.TB, tmpl modeltest.Template) *env {
 	t.Helper()
 	var dsn, name string
 	if tmpl == modeltest.Fixture18 {
@@ -99,7 +99,7 @@ func port(addr string) int {
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-func openDB(t *testing.T, e *env) *sqlx.DB {
+func openDB(t testing.TB, e *env) *sqlx.DB {
 	t.Helper()
 	db, err := sqlx.Open("postgres", modeltest.Cluster(t).DSN(e.db))
 	if err != nil {
