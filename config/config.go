@@ -49,9 +49,11 @@ type Odoo struct {
 
 // Mail tunes how odoo-shim talks to mail servers.
 type Mail struct {
-	Timeout  time.Duration `mapstructure:"timeout"`
-	HeloName string        `mapstructure:"helo_name"`
-	CAFile   string        `mapstructure:"ca_file"` // extra trusted CAs (PEM)
+	Timeout time.Duration `mapstructure:"timeout"`
+	// KeepAlive keeps an authenticated connection open this long for the next reset.
+	KeepAlive time.Duration `mapstructure:"keep_alive"`
+	HeloName  string        `mapstructure:"helo_name"`
+	CAFile    string        `mapstructure:"ca_file"` // extra trusted CAs (PEM)
 	// InsecureSkipVerify accepts any server certificate, as Odoo 18 and older do.
 	InsecureSkipVerify bool `mapstructure:"insecure_skip_verify"`
 }
@@ -209,6 +211,10 @@ func (c *Config) validateMail() []error {
 	var errs []error
 	if c.Mail.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("mail.timeout: must be positive, got %s", c.Mail.Timeout))
+	}
+	if c.Mail.KeepAlive < 0 {
+		errs = append(errs, fmt.Errorf("mail.keep_alive: must not be negative, got %s",
+			c.Mail.KeepAlive))
 	}
 	if c.Mail.CAFile != "" {
 		if _, err := os.Stat(c.Mail.CAFile); err != nil {

@@ -40,6 +40,19 @@ func newDeadlineConn(ctx context.Context, c net.Conn, timeout time.Duration) (
 	return dc, context.AfterFunc(ctx, dc.expire)
 }
 
+// bind attaches the connection to a new context, as when an idle connection is taken up
+// by the next batch. The returned stop function detaches it again.
+func (c *deadlineConn) bind(ctx context.Context) func() bool {
+	c.mu.Lock()
+	c.expired, c.ctxEnd = false, time.Time{}
+	if d, ok := ctx.Deadline(); ok {
+		c.ctxEnd = d
+	}
+	c.mu.Unlock()
+	_ = c.SetDeadline(time.Time{})
+	return context.AfterFunc(ctx, c.expire)
+}
+
 func (c *deadlineConn) expire() {
 	c.mu.Lock()
 	defer c.mu.Unlock()

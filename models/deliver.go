@@ -21,13 +21,9 @@ type sender struct {
 }
 
 // senders reads, for the companies of users, the values Odoo uses to address their mails.
-func (s *Store) senders(ctx context.Context, tx *sqlx.Tx, users []User) (map[int64]sender,
-	error) {
+func (s *Store) senders(ctx context.Context, tx *sqlx.Tx, users []User,
+	filter string) (map[int64]sender, error) {
 	servers, err := mailServers(ctx, tx)
-	if err != nil {
-		return nil, err
-	}
-	filter, err := param(ctx, tx, "mail.default.from_filter", s.set.Fallback.FromFilter)
 	if err != nil {
 		return nil, err
 	}
@@ -50,14 +46,25 @@ func (s *Store) senders(ctx context.Context, tx *sqlx.Tx, users []User) (map[int
 
 func (s *Store) companySender(ctx context.Context, tx *sqlx.Tx, cid int64) (sender, error) {
 	var c struct {
-		Name  string         `db:"name"`
-		Email sql.NullString `db:"email"`
+		Name        string         `db:"name"`
+		Email       sql.NullString `db:"email"`
+		Domain      sql.NullString `db:"domain"`
+		DefaultFrom sql.NullString `db:"default_from"`
+		Bounce      sql.NullString `db:"bounce_alias"`
 	}
-	err := tx.GetContext(ctx, &c, `
-		SELECT c.name, p.email
+	query := `
+		SELECT c.name, p.email, NULL AS domain, NULL AS default_from, NULL AS bounce_alias
 		FROM res_company c JOIN res_partner p ON p.id = c.partner_id
-		WHERE c.id = $1`, cid)
-	if err != nil {
+		WHERE c.id = $1`
+	if s.info.Major >= 17 {
+		query = `
+		SELECT c.name, p.email, d.name AS domain, d.default_from, d.bounce_alias
+		FROM res_company c
+		JOIN res_partner p ON p.id = c.partner_id
+		LEFT JOIN mail_alias_domain d ON d.id = c.alias_domain_id
+		WHERE c.id = $1`
+	}
+	if err := tx.GetContext(ctx, &c, query, cid); err != nil {
 		return sender{}, fmt.Errorf("read company %d: %w", cid, err)
 	}
 
@@ -65,39 +72,19 @@ func (s *Store) companySender(ctx context.Context, tx *sqlx.Tx, cid int64) (send
 	if addr := normalizeEmail(c.Email.String); addr != "" {
 		snd.from = formatAddr(c.Name, bareAddress(c.Email.String))
 	}
-	if s.info.Major >= 17 {
-		err = s.aliasDomainAddresses(ctx, tx, cid, &snd)
-	} else {
-		err = s.catchallAddresses(ctx, tx, &snd)
+	if s.info.Major < 17 {
+		return snd, s.catchallAddresses(ctx, tx, &snd)
 	}
-	return snd, err
-}
 
-// aliasDomainAddresses reads the company's mail alias domain (Odoo 17+): its default From
-// is the notifications address and its bounce alias the bounce address. Without one, Odoo
-// falls back to odoo.conf's email_from for both.
-func (s *Store) aliasDomainAddresses(ctx context.Context, tx *sqlx.Tx, cid int64,
-	snd *sender) error {
-	var d struct {
-		Name        string         `db:"name"`
-		DefaultFrom sql.NullString `db:"default_from"`
-		Bounce      string         `db:"bounce_alias"`
-	}
-	err := tx.GetContext(ctx, &d, `
-		SELECT d.name, d.default_from, d.bounce_alias
-		FROM res_company c JOIN mail_alias_domain d ON d.id = c.alias_domain_id
-		WHERE c.id = $1`, cid)
-	if errors.Is(err, sql.ErrNoRows) {
+	// Odoo 17+: the company's mail alias domain gives the notifications address (its
+	// default From) and the bounce address; without one, odoo.conf's email_from stands in.
+	if !c.Domain.Valid {
 		snd.notifications = s.set.EmailFrom
-		return nil
+		return snd, nil
 	}
-	if err != nil {
-		return fmt.Errorf("read alias domain of company %d: %w", cid, err)
-	}
-
-	snd.notifications = joinLocal(d.DefaultFrom.String, d.Name)
-	snd.bounce = joinLocal(d.Bounce, d.Name)
-	return nil
+	snd.notifications = joinLocal(c.DefaultFrom.String, c.Domain.String)
+	snd.bounce = joinLocal(c.Bounce.String, c.Domain.String)
+	return snd, nil
 }
 
 // catchallAddresses reads Odoo 15/16's mail.default.from, mail.bounce.alias and

@@ -77,7 +77,7 @@ func ContextLang(c map[string]any) string {
 // leaves no partial change.
 func (s *Store) ActionResetPassword(ctx context.Context, req ResetRequest) (*Notification,
 	error) {
-	lang, err := s.UserLang(ctx, req.Caller, ContextLang(req.Context))
+	c, err := s.caller(ctx, req.Caller, ContextLang(req.Context))
 	if err != nil {
 		return nil, err
 	}
@@ -89,13 +89,13 @@ func (s *Store) ActionResetPassword(ctx context.Context, req ResetRequest) (*Not
 	if contextIsOne(req.Context, "create_user") {
 		signupType, sent = "signup", MsgSignupSent
 	}
-	if err := s.resetUsers(ctx, req, lang, signupType); err != nil {
+	if err := s.resetUsers(ctx, req, c, signupType); err != nil {
 		return nil, err
 	}
-	return &Notification{Title: "Notification", Message: T(lang, sent)}, nil
+	return &Notification{Title: "Notification", Message: T(c.lang, sent)}, nil
 }
 
-func (s *Store) resetUsers(ctx context.Context, req ResetRequest, lang,
+func (s *Store) resetUsers(ctx context.Context, req ResetRequest, c caller,
 	signupType string) error {
 	if s.info.StoredTokens {
 		return Errorf(KindUserError, "odoo-shim does not reset passwords on Odoo %s "+
@@ -108,7 +108,7 @@ func (s *Store) resetUsers(ctx context.Context, req ResetRequest, lang,
 	}
 	defer tx.Rollback()
 
-	users, err := s.lockResettable(ctx, tx, req, lang)
+	users, err := lockResettable(ctx, tx, req.IDs, c)
 	if err != nil || len(users) == 0 {
 		return err
 	}
@@ -121,7 +121,7 @@ func (s *Store) resetUsers(ctx context.Context, req ResetRequest, lang,
 		return err
 	}
 
-	if err := s.deliver(ctx, mails, lang); err != nil {
+	if err := s.deliver(ctx, mails, c.lang); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -132,9 +132,8 @@ func (s *Store) resetUsers(ctx context.Context, req ResetRequest, lang,
 
 // lockResettable reads and locks the users, checking them in Odoo's order: missing
 // records, archived users, the caller's right to write signup_type, then e-mail addresses.
-func (s *Store) lockResettable(ctx context.Context, tx *sqlx.Tx, req ResetRequest,
-	lang string) ([]User, error) {
-	users, missing, err := usersByID(ctx, tx, uniqueIDs(req.IDs), true)
+func lockResettable(ctx context.Context, tx *sqlx.Tx, ids []int64, c caller) ([]User, error) {
+	users, missing, err := usersByID(ctx, tx, uniqueIDs(ids), true)
 	if err != nil {
 		return nil, err
 	}
@@ -143,40 +142,27 @@ func (s *Store) lockResettable(ctx context.Context, tx *sqlx.Tx, req ResetReques
 			missing = missing[:6]
 		}
 		return nil, Errorf(KindMissingError, MsgRecordMissing,
-			recordRepr("res.users", missing), req.Caller)
+			recordRepr("res.users", missing), c.uid)
 	}
 
 	for _, u := range users {
 		if !u.Active {
-			return nil, NewError(KindUserError, T(lang, MsgArchivedUser))
+			return nil, NewError(KindUserError, T(c.lang, MsgArchivedUser))
 		}
 	}
-	if err := s.checkSignupAccess(ctx, tx, req.Caller, lang); err != nil {
-		return nil, err
+	// Only Access Rights members may write signup_type, so only they may reset others.
+	// Odoo names the group by its full name, untranslated, in this message.
+	if !c.resetter {
+		return nil, NewError(KindAccessError, T(c.lang, MsgFieldAccess, "signup_type",
+			"Contact", "res.partner", "write", c.uid, "signup_type",
+			"'Administration / Access Rights'"))
 	}
 	for _, u := range users {
 		if normalizeEmail(u.Email.String) == "" {
-			return nil, NewError(KindUserError, T(lang, MsgNoEmail, u.Name))
+			return nil, NewError(KindUserError, T(c.lang, MsgNoEmail, u.Name))
 		}
 	}
 	return users, nil
-}
-
-// checkSignupAccess enforces what Odoo's field access rules enforce: only members of
-// base.group_erp_manager (Administration / Access Rights) may write signup_type, so only
-// they may reset other users' passwords.
-func (s *Store) checkSignupAccess(ctx context.Context, q sqlx.QueryerContext, uid int64,
-	lang string) error {
-	if uid == SuperuserID {
-		return nil
-	}
-	ok, err := inGroup(ctx, q, uid, "base", "group_erp_manager")
-	if err != nil || ok {
-		return err
-	}
-	// Odoo names the group by its full name, untranslated, in this message.
-	return NewError(KindAccessError, T(lang, MsgFieldAccess, "signup_type", "Contact",
-		"res.partner", "write", uid, "signup_type", "'Administration / Access Rights'"))
 }
 
 func (s *Store) prepareSignup(ctx context.Context, tx *sqlx.Tx, caller int64, users []User,
@@ -199,6 +185,7 @@ func (s *Store) prepareSignup(ctx context.Context, tx *sqlx.Tx, caller int64, us
 type linkSettings struct {
 	secret, baseURL, hours string
 	hoursN                 int
+	fromFilter             string // mail.default.from_filter, for the odoo.conf server
 }
 
 func (s *Store) linkSettings(ctx context.Context, q sqlx.QueryerContext,
@@ -207,12 +194,17 @@ func (s *Store) linkSettings(ctx context.Context, q sqlx.QueryerContext,
 	if signupType != "reset" {
 		hoursKey, def = "auth_signup.signup.validity.hours", defaultSignupHours
 	}
-	p, err := params(ctx, q, "database.secret", "web.base.url", hoursKey)
+	p, err := params(ctx, q, "database.secret", "web.base.url", hoursKey,
+		"mail.default.from_filter")
 	if err != nil {
 		return linkSettings{}, err
 	}
 
-	ls := linkSettings{secret: p["database.secret"], baseURL: p["web.base.url"]}
+	ls := linkSettings{secret: p["database.secret"], baseURL: p["web.base.url"],
+		fromFilter: s.set.Fallback.FromFilter}
+	if f, ok := p["mail.default.from_filter"]; ok {
+		ls.fromFilter = f
+	}
 	if ls.secret == "" {
 		return ls, errors.New("database.secret is not set: Odoo cannot sign links either")
 	}
@@ -249,7 +241,7 @@ func (s *Store) composeMails(ctx context.Context, tx *sqlx.Tx, users []User,
 	if err != nil {
 		return nil, err
 	}
-	senders, err := s.senders(ctx, tx, users)
+	senders, err := s.senders(ctx, tx, users, ls.fromFilter)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -88,93 +87,86 @@ func uniqueIDs(ids []int64) []int64 {
 	return out
 }
 
-// inGroup reports whether uid belongs to the group with XML id module.name. Odoo 15-18
-// keep res_groups_users_rel closed under group implication, so one lookup suffices.
-func inGroup(ctx context.Context, q sqlx.QueryerContext, uid int64, module,
-	name string) (bool, error) {
-	var ok bool
-	err := sqlx.GetContext(ctx, q, &ok, `
-		SELECT EXISTS (
-			SELECT 1
-			FROM res_groups_users_rel r
-			JOIN ir_model_data d ON d.model = 'res.groups' AND d.res_id = r.gid
-			WHERE r.uid = $1 AND d.module = $2 AND d.name = $3)`, uid, module, name)
-	if err != nil {
-		return false, fmt.Errorf("check group %s.%s of user %d: %w", module, name, uid, err)
+// caller is what a call needs to know about the user making it.
+type caller struct {
+	uid  int64
+	lang string // the language of the caller's messages
+	// resetter reports membership of base.group_erp_manager (Access Rights), the group
+	// that may write signup_type. Odoo 15-18 keep res_groups_users_rel closed under group
+	// implication, so a direct lookup suffices.
+	resetter bool
+}
+
+// caller reads the calling user's language and rights in one query. The language is the
+// context's lang when it is en_US or an active language, else the user's own when active,
+// else en_US.
+func (s *Store) caller(ctx context.Context, uid int64, contextLang string) (caller, error) {
+	var r struct {
+		Lang      string `db:"lang"`
+		CtxLangOK bool   `db:"ctx_lang_ok"`
+		LangOK    bool   `db:"lang_ok"`
+		Resetter  bool   `db:"resetter"`
 	}
-	return ok, nil
+	err := s.db.GetContext(ctx, &r, `
+		SELECT COALESCE(p.lang, '') AS lang,
+			EXISTS (SELECT 1 FROM res_lang WHERE code = $2 AND active) AS ctx_lang_ok,
+			EXISTS (SELECT 1 FROM res_lang WHERE code = p.lang AND active) AS lang_ok,
+			EXISTS (
+				SELECT 1
+				FROM res_groups_users_rel g
+				JOIN ir_model_data d ON d.model = 'res.groups' AND d.res_id = g.gid
+				WHERE g.uid = u.id AND d.module = 'base' AND d.name = 'group_erp_manager'
+			) AS resetter
+		FROM res_users u JOIN res_partner p ON p.id = u.partner_id
+		WHERE u.id = $1`, uid, contextLang)
+	if errors.Is(err, sql.ErrNoRows) {
+		return caller{uid: uid, lang: DefaultLang}, nil
+	}
+	if err != nil {
+		return caller{}, fmt.Errorf("read caller %d: %w", uid, err)
+	}
+
+	c := caller{uid: uid, lang: DefaultLang, resetter: r.Resetter || uid == SuperuserID}
+	switch {
+	case contextLang == DefaultLang || r.CtxLangOK:
+		// en_US is the language of Odoo's source texts: it needs no installed translation.
+		c.lang = contextLang
+	case r.LangOK:
+		c.lang = r.Lang
+	}
+	return c, nil
 }
 
 // UserLang returns the language Odoo would translate a caller's messages into: the
 // context's lang when it is en_US or an active language, else the user's own, else en_US.
 func (s *Store) UserLang(ctx context.Context, uid int64, contextLang string) (string, error) {
-	// en_US is the language of Odoo's source texts: it needs no installed translation.
-	if contextLang == DefaultLang {
-		return DefaultLang, nil
-	}
-
-	var langs []struct {
-		Code string `db:"code"`
-		Mine bool   `db:"mine"`
-	}
-	err := s.db.SelectContext(ctx, &langs, `
-		SELECT l.code, l.code = p.lang AS mine
-		FROM res_lang l
-		LEFT JOIN res_users u ON u.id = $1
-		LEFT JOIN res_partner p ON p.id = u.partner_id
-		WHERE l.active AND (l.code = $2 OR l.code = p.lang)`, uid, contextLang)
-	if err != nil {
-		return "", fmt.Errorf("read language of user %d: %w", uid, err)
-	}
-
-	lang := DefaultLang
-	for _, l := range langs {
-		if l.Code == contextLang {
-			return l.Code, nil
-		}
-		if l.Mine {
-			lang = l.Code
-		}
-	}
-	return lang, nil
+	c, err := s.caller(ctx, uid, contextLang)
+	return c.lang, err
 }
 
-// loginDates returns, per user, the create_date of its newest res_users_log row: Odoo's
-// computed res.users.login_date.
-func loginDates(ctx context.Context, q sqlx.QueryerContext, uids []int64) (map[int64]time.Time,
-	error) {
-	var rows []struct {
-		UID  int64     `db:"create_uid"`
-		Date time.Time `db:"create_date"`
-	}
-	err := sqlx.SelectContext(ctx, q, &rows, `
-		SELECT DISTINCT ON (create_uid) create_uid, create_date
-		FROM res_users_log
-		WHERE create_uid = ANY($1) AND create_date IS NOT NULL
-		ORDER BY create_uid, id DESC`, int64Array(uids))
-	if err != nil {
-		return nil, fmt.Errorf("read login dates: %w", err)
-	}
-	m := make(map[int64]time.Time, len(rows))
-	for _, r := range rows {
-		m[r.UID] = r.Date
-	}
-	return m, nil
-}
-
-// partnerStates computes, for each partner, what an Odoo 18 signup token signs: its active
-// users in res.users order (name, login) and their latest login date.
+// partnerStates computes, in one query, what an Odoo 18 signup token signs for each
+// partner: its active users in res.users order (name, login) and their latest login date.
+// A user's login_date is the create_date of its newest res_users_log row.
 func partnerStates(ctx context.Context, q sqlx.QueryerContext,
 	partners []int64) (map[int64]SignupPayload, error) {
 	var rows []struct {
 		PartnerID  int64          `db:"partner_id"`
 		UserID     int64          `db:"id"`
 		SignupType sql.NullString `db:"signup_type"`
+		LoginDate  sql.NullTime   `db:"login_date"`
 	}
 	err := sqlx.SelectContext(ctx, q, &rows, `
-		SELECT p.id AS partner_id, COALESCE(u.id, 0) AS id, p.signup_type
+		WITH logins AS (
+			SELECT DISTINCT ON (l.create_uid) l.create_uid, l.create_date
+			FROM res_users_log l
+			JOIN res_users u ON u.id = l.create_uid
+			WHERE u.partner_id = ANY($1) AND l.create_date IS NOT NULL
+			ORDER BY l.create_uid, l.id DESC)
+		SELECT p.id AS partner_id, COALESCE(u.id, 0) AS id, p.signup_type,
+			g.create_date AS login_date
 		FROM res_partner p
 		LEFT JOIN res_users u ON u.partner_id = p.id AND u.active
+		LEFT JOIN logins g ON g.create_uid = u.id
 		WHERE p.id = ANY($1)
 		ORDER BY p.id, p.name, u.login`, int64Array(partners))
 	if err != nil {
@@ -182,42 +174,22 @@ func partnerStates(ctx context.Context, q sqlx.QueryerContext,
 	}
 
 	states := make(map[int64]SignupPayload, len(partners))
-	var uids []int64
 	for _, r := range rows {
 		st := states[r.PartnerID]
 		st.PartnerID, st.SignupType = r.PartnerID, r.SignupType.String
 		if r.UserID != 0 {
 			st.UserIDs = append(st.UserIDs, r.UserID)
-			uids = append(uids, r.UserID)
+		}
+		if r.LoginDate.Valid {
+			// Odoo reads the naive UTC timestamp as UTC and truncates to whole seconds.
+			ts := r.LoginDate.Time.Unix()
+			if st.LoginDate == nil || ts > *st.LoginDate {
+				st.LoginDate = &ts
+			}
 		}
 		states[r.PartnerID] = st
 	}
-
-	dates, err := loginDates(ctx, q, uids)
-	if err != nil {
-		return nil, err
-	}
-	for pid, st := range states {
-		st.LoginDate = latestLogin(st.UserIDs, dates)
-		states[pid] = st
-	}
 	return states, nil
-}
-
-func latestLogin(uids []int64, dates map[int64]time.Time) *int64 {
-	var best *int64
-	for _, uid := range uids {
-		d, ok := dates[uid]
-		if !ok {
-			continue
-		}
-		// Odoo reads the naive UTC timestamp as UTC and truncates to whole seconds.
-		ts := d.Unix()
-		if best == nil || ts > *best {
-			best = &ts
-		}
-	}
-	return best
 }
 
 // FindByLogin returns the ids of the active users whose login is exactly login, else of

@@ -71,7 +71,8 @@ func newEnv(t testing.TB, tmpl modeltest.Template) *env {
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sender := &mail.Sender{Timeout: 5 * time.Second, RootCAs: roots, Logger: log,
-		Hostname: "odoo-shim.test", Now: e.clock}
+		Hostname: "odoo-shim.test", Now: e.clock, KeepAlive: 30 * time.Second}
+	t.Cleanup(func() { sender.Close() })
 	e.store, err = models.Open(context.Background(), dsn, models.Settings{
 		Hasher: models.NewHasher(4), Mailer: sender, Now: e.clock, Logger: log,
 		Fallback: models.MailServer{Host: "localhost", Port: 25}})

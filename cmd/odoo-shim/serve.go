@@ -38,11 +38,17 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	return serve(ctx, cfg, log, nil, nil)
 }
 
-// service is one running odoo-shim: its store and HTTP server.
+// service is one running odoo-shim: its store, mail sender and HTTP server.
 type service struct {
 	store  *models.Store
+	sender *mail.Sender
 	server *http.Server
 	ln     net.Listener
+}
+
+func (svc *service) close() {
+	svc.sender.Close()
+	svc.store.Close()
 }
 
 // start opens the database, builds the handlers and listens; devMail, when set, is
@@ -79,7 +85,7 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger,
 		ReadTimeout: cfg.Limits.ReadTimeout, WriteTimeout: cfg.Limits.WriteTimeout,
 		IdleTimeout: cfg.Limits.IdleTimeout, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	return &service{store: store, server: hs, ln: ln}, nil
+	return &service{store: store, sender: sender, server: hs, ln: ln}, nil
 }
 
 // serve runs until ctx ends, then lets requests in flight finish. ready, when set, receives
@@ -90,7 +96,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, devMail ht
 	if err != nil {
 		return err
 	}
-	defer svc.store.Close()
+	defer svc.close()
 
 	log.Info("listening", "address", svc.ln.Addr().String())
 	if ready != nil {
@@ -128,8 +134,9 @@ func storeSettings(cfg *config.Config, log *slog.Logger, m models.Mailer) models
 }
 
 func newSender(cfg *config.Config, log *slog.Logger) (*mail.Sender, error) {
-	s := &mail.Sender{Timeout: cfg.Mail.Timeout, HeloName: cfg.Mail.HeloName,
-		InsecureSkipVerify: cfg.Mail.InsecureSkipVerify, Logger: log}
+	s := &mail.Sender{Timeout: cfg.Mail.Timeout, KeepAlive: cfg.Mail.KeepAlive,
+		HeloName: cfg.Mail.HeloName, InsecureSkipVerify: cfg.Mail.InsecureSkipVerify,
+		Logger: log}
 	if cfg.Mail.CAFile == "" {
 		return s, nil
 	}
