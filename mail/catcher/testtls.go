@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net"
@@ -18,6 +19,18 @@ import (
 // It returns the server's TLS configuration and a pool holding only that authority, for the
 // client's RootCAs.
 func TestTLS(hosts ...string) (server *tls.Config, roots *x509.CertPool, err error) {
+	server, caPEM, err := TestCertificates(hosts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	roots = x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	return server, roots, nil
+}
+
+// TestCertificates is TestTLS for clients configured from files: it returns the
+// authority's certificate as PEM instead of a pool.
+func TestCertificates(hosts ...string) (server *tls.Config, caPEM []byte, err error) {
 	if len(hosts) == 0 {
 		hosts = []string{"127.0.0.1", "localhost"}
 	}
@@ -31,10 +44,9 @@ func TestTLS(hosts ...string) (server *tls.Config, roots *x509.CertPool, err err
 		return nil, nil, err
 	}
 
-	roots = x509.NewCertPool()
-	roots.AddCert(caCert)
+	caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Raw})
 	server = &tls.Config{Certificates: []tls.Certificate{leaf}, MinVersion: tls.VersionTLS12}
-	return server, roots, nil
+	return server, caPEM, nil
 }
 
 func newCA() (*ecdsa.PrivateKey, *x509.Certificate, error) {
