@@ -340,9 +340,16 @@ func TestAuthenticate(t *testing.T) {
 		}
 	}
 
-	// A cached check must notice a password changed behind its back.
+	// A cached check must notice a login or password changed behind its back.
 	if err := s.Check(ctx, 9, "ustadzah-2026"); err != nil {
 		t.Fatal(err)
+	}
+	modeltest.Exec(t, name, "UPDATE res_users SET login = 'aisyah.r' WHERE id = 9")
+	if err := s.Check(ctx, 9, "ustadzah-2026"); err != nil {
+		t.Fatalf("Check after a login change = %v; the password still holds", err)
+	}
+	if uid, err := s.Authenticate(ctx, "aisyah", "ustadzah-2026"); uid != 0 || err == nil {
+		t.Errorf("Authenticate with the old login = %d, %v; want refused", uid, err)
 	}
 	modeltest.Exec(t, name, "UPDATE res_users SET password = 'other' WHERE id = 9")
 	if err := s.Check(ctx, 9, "ustadzah-2026"); !errors.Is(err, ErrAccessDenied) {
