@@ -42,6 +42,10 @@ func (s *Store) Authenticate(ctx context.Context, login, password string) (int64
 	err := s.db.GetContext(ctx, &uid, `
 		SELECT id FROM res_users WHERE login = $1 AND active ORDER BY id LIMIT 1`, login)
 	if errors.Is(err, sql.ErrNoRows) {
+		if err := s.admit(ctx); err != nil {
+			return 0, err
+		}
+		s.record(ctx, false)
 		return 0, ErrAccessDenied
 	}
 	if err != nil {
@@ -76,7 +80,11 @@ func (s *Store) Check(ctx context.Context, uid int64, password string) error {
 		return nil
 	}
 
+	if err := s.admit(ctx); err != nil {
+		return err
+	}
 	entry, err := s.verify(ctx, row, password)
+	s.record(ctx, err == nil)
 	if err != nil {
 		return err
 	}

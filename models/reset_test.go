@@ -382,3 +382,40 @@ func TestMissingSMTPServer(t *testing.T) {
 		t.Errorf("error = %v; want %q", err, want)
 	}
 }
+
+// After base.login_cooldown_after failures from one address, Odoo refuses further attempts
+// from it for base.login_cooldown_duration seconds, without checking the password; other
+// addresses and cached credentials are not affected.
+func TestLoginCooldown(t *testing.T) {
+	clock := &fixedClock{t: time.Unix(1796316133, 0)}
+	s, _, name := openStore(t, modeltest.Own18, clock)
+	modeltest.Exec(t, name, `UPDATE ir_config_parameter SET value = '3'
+		WHERE key = 'base.login_cooldown_after'`)
+	attacker := WithClient(context.Background(), "203.0.113.7")
+	other := WithClient(context.Background(), "198.51.100.2")
+
+	if err := s.Check(other, 2, "admin"); err != nil { // cached before the attack
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := s.Authenticate(attacker, "ustadz", "guess"); !errors.Is(err,
+			ErrAccessDenied) {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	_, err := s.Authenticate(attacker, "ustadz", "ustadz-demo")
+	if e, ok := AsError(err); !ok || e.Kind != KindAccessDenied || e.Message != MsgTooManyFailures {
+		t.Fatalf("during cooldown = %v; want %q", err, MsgTooManyFailures)
+	}
+	if err := s.Check(attacker, 2, "admin"); err != nil {
+		t.Errorf("a cached credential is refused: %v", err)
+	}
+	if err := s.Check(other, 11, "ustadz-demo"); err != nil {
+		t.Errorf("another address is refused: %v", err)
+	}
+
+	clock.t = clock.t.Add(61 * time.Second)
+	if uid, err := s.Authenticate(attacker, "operator", "operator-demo"); err != nil || uid != 12 {
+		t.Errorf("after the cooldown = %d, %v; want 12", uid, err)
+	}
+}

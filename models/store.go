@@ -43,11 +43,12 @@ type Settings struct {
 
 // Store is odoo-shim's access to one Odoo database.
 type Store struct {
-	db    *sqlx.DB
-	info  DBInfo
-	set   Settings
-	log   *slog.Logger
-	creds *credCache
+	db       *sqlx.DB
+	info     DBInfo
+	set      Settings
+	log      *slog.Logger
+	creds    *credCache
+	throttle *throttle
 }
 
 // Open connects to the Odoo database at dsn, checks that it is an Odoo database odoo-shim
@@ -84,7 +85,8 @@ func newStore(db *sqlx.DB, set Settings) *Store {
 	if set.Hasher == nil {
 		set.Hasher = NewHasher(2)
 	}
-	return &Store{db: db, set: set, log: set.Logger, creds: newCredCache(10000)}
+	return &Store{db: db, set: set, log: set.Logger, creds: newCredCache(10000),
+		throttle: newThrottle()}
 }
 
 // Info returns what Open learnt about the database.

@@ -107,7 +107,7 @@ func (s *Server) authenticate(ctx context.Context, db, login, password any) (any
 	}
 
 	uid, err := s.store.Authenticate(ctx, l, p)
-	if err == models.ErrAccessDenied {
+	if e, ok := models.AsError(err); ok && e.Kind == models.KindAccessDenied {
 		s.log.Warn("login failed", "login", l)
 		return false, nil
 	}

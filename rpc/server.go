@@ -84,6 +84,7 @@ func (s *Server) limitRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), s.opt.RequestTimeout)
 		defer cancel()
+		ctx = models.WithClient(ctx, clientIP(r))
 		r.Body = http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
