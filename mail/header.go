@@ -202,6 +202,39 @@ func quote(s string) string {
 	return `"` + r.Replace(s) + `"`
 }
 
+// bareAddresses returns the addr-specs of an address list, for RCPT TO.
+func bareAddresses(value string) ([]string, error) {
+	list, err := mail.ParseAddressList(value)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(list))
+	for i, a := range list {
+		out[i] = a.Address
+	}
+	return out, nil
+}
+
+// addressListTokens is addressTokens for a comma-separated list of addresses.
+func addressListTokens(name, value string) ([]string, error) {
+	list, err := mail.ParseAddressList(value)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s address: %w", strings.ToLower(name), err)
+	}
+	var tokens []string
+	for i, a := range list {
+		t, err := addressTokens(name, a.String())
+		if err != nil {
+			return nil, err
+		}
+		if i < len(list)-1 {
+			t[len(t)-1] += ","
+		}
+		tokens = append(tokens, t...)
+	}
+	return tokens, nil
+}
+
 // bareAddress returns the addr-spec of an address field value, for the SMTP envelope.
 func bareAddress(value string) (string, error) {
 	a, err := mail.ParseAddress(value)

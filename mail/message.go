@@ -103,7 +103,7 @@ func writeHeader(b *strings.Builder, m models.ResetMail, now time.Time,
 			return err
 		}
 	}
-	to, err := addressTokens("To", m.To)
+	to, err := addressListTokens("To", m.To)
 	if err != nil {
 		return err
 	}

@@ -322,7 +322,7 @@ func (ss *session) deliver(ctx context.Context, m models.ResetMail) (broken bool
 	if err := ss.client.Mail(from, opts); err != nil {
 		return ss.abort(ctx, models.StageSender, err)
 	}
-	if err := ss.client.Rcpt(to, nil); err != nil {
+	if err := ss.recipients(to); err != nil {
 		return ss.abort(ctx, models.StageRcpt, err)
 	}
 	w, err := ss.client.Data()
@@ -342,7 +342,7 @@ func (ss *session) deliver(ctx context.Context, m models.ResetMail) (broken bool
 
 // envelope returns MAIL FROM, RCPT TO and the MAIL options for m: SIZE (go-smtp sends it only
 // when advertised) and SMTPUTF8 only when an address needs it.
-func (ss *session) envelope(m models.ResetMail, size int) (string, string,
+func (ss *session) envelope(m models.ResetMail, size int) (string, []string,
 	*smtp.MailOptions, *stageError) {
 
 	sender := m.Envelope
@@ -351,21 +351,46 @@ func (ss *session) envelope(m models.ResetMail, size int) (string, string,
 	}
 	from, err := bareAddress(sender)
 	if err != nil {
-		return "", "", nil, &stageError{models.StageSender, fmt.Errorf("envelope sender: %w", err)}
+		return "", nil, nil, &stageError{models.StageSender, fmt.Errorf("envelope sender: %w", err)}
 	}
-	to, err := bareAddress(m.To)
+	to, err := bareAddresses(m.To)
 	if err != nil {
-		return "", "", nil, &stageError{models.StageRcpt, fmt.Errorf("recipient: %w", err)}
+		return "", nil, nil, &stageError{models.StageRcpt, fmt.Errorf("recipient: %w", err)}
 	}
 
 	opts := &smtp.MailOptions{Size: int64(size)}
-	if !isASCII(from) || !isASCII(to) {
+	if !isASCII(from) || !isASCII(strings.Join(to, "")) {
 		if ok, _ := ss.client.Extension("SMTPUTF8"); !ok {
-			return "", "", nil, &stageError{models.StageSender, ErrNoSMTPUTF8}
+			return "", nil, nil, &stageError{models.StageSender, ErrNoSMTPUTF8}
 		}
 		opts.UTF8 = true
 	}
 	return from, to, opts, nil
+}
+
+// recipients sends one RCPT per address. As with Odoo (smtplib), the mail goes out when
+// at least one recipient is accepted; only when all are refused does it fail.
+func (ss *session) recipients(to []string) error {
+	var first error
+	accepted := 0
+	for _, addr := range to {
+		err := ss.client.Rcpt(addr, nil)
+		if err == nil {
+			accepted++
+			continue
+		}
+		if connectionBroken(err) {
+			return err
+		}
+		ss.log.Debug("smtp_recipient_refused", "server", ss.label, "error", err)
+		if first == nil {
+			first = err
+		}
+	}
+	if accepted == 0 {
+		return first
+	}
+	return nil
 }
 
 // stageError is a failure found before a command was sent, with the stage it belongs to.

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/jmoiron/sqlx"
@@ -26,6 +27,7 @@ type credRow struct {
 	Login    string         `db:"login"`
 	Password string         `db:"password"`
 	Active   bool           `db:"active"`
+	TwoFA    bool           `db:"two_fa"`   // two-factor authentication is on
 	KeyHash  sql.NullString `db:"key_hash"` // the cached API key's hash, still valid
 }
 
@@ -93,27 +95,29 @@ func (s *Store) Check(ctx context.Context, uid int64, password string) error {
 }
 
 func (s *Store) credRow(ctx context.Context, uid, keyID int64) (credRow, error) {
-	var row credRow
-	query := `
-		SELECT u.id, u.login, COALESCE(u.password, '') AS password, COALESCE(u.active, false) AS active,
-			(SELECT k.key FROM res_users_apikeys k
-			 WHERE k.id = $2 AND k.user_id = u.id AND (k.scope IS NULL OR k.scope = 'rpc')
-			) AS key_hash
-		FROM res_users u WHERE u.id = $1`
-	if s.info.KeyExpiry {
-		query = `
-		SELECT u.id, u.login, COALESCE(u.password, '') AS password, COALESCE(u.active, false) AS active,
-			(SELECT k.key FROM res_users_apikeys k
-			 WHERE k.id = $2 AND k.user_id = u.id AND (k.scope IS NULL OR k.scope = 'rpc')
-			   AND (k.expiration_date IS NULL OR k.expiration_date >= $3)
-			) AS key_hash
-		FROM res_users u WHERE u.id = $1`
+	if uid > math.MaxInt32 {
+		return credRow{}, ErrAccessDenied // no such row: res_users.id is an integer
 	}
-
+	twoFA := "false"
+	if s.info.TOTP {
+		twoFA = "u.totp_secret IS NOT NULL AND u.totp_secret <> ''"
+	}
+	expiry := ""
 	args := []any{uid, keyID}
 	if s.info.KeyExpiry {
+		expiry = " AND (k.expiration_date IS NULL OR k.expiration_date >= $3)"
 		args = append(args, s.now())
 	}
+	// The two fragments are fixed strings chosen by the schema, never values.
+	query := `
+		SELECT u.id, u.login, COALESCE(u.password, '') AS password,
+			COALESCE(u.active, false) AS active, ` + twoFA + ` AS two_fa,
+			(SELECT k.key FROM res_users_apikeys k
+			 WHERE k.id = $2 AND k.user_id = u.id AND (k.scope IS NULL OR k.scope = 'rpc')` +
+		expiry + `) AS key_hash
+		FROM res_users u WHERE u.id = $1`
+
+	var row credRow
 	err := s.db.GetContext(ctx, &row, query, args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return row, ErrAccessDenied
@@ -124,16 +128,19 @@ func (s *Store) credRow(ctx context.Context, uid, keyID int64) (credRow, error) 
 	return row, nil
 }
 
-// verify does the expensive part: the password hash, then the user's API keys.
+// verify does the expensive part: the password hash, then the user's API keys. Over RPC,
+// users with two-factor authentication may use API keys only, as with Odoo's auth_totp.
 func (s *Store) verify(ctx context.Context, row credRow, password string) (credEntry, error) {
 	entry := credEntry{login: row.Login, hash: row.Password}
 
-	ok, err := s.set.Hasher.Verify(ctx, password, row.Password)
-	if err != nil && !errors.Is(err, ErrPasswordTooLong) {
-		s.log.Warn("unreadable password hash", "user_id", row.ID, "error", err)
-	}
-	if ok {
-		return entry, nil
+	if !row.TwoFA {
+		ok, err := s.set.Hasher.Verify(ctx, password, row.Password)
+		if err != nil && !errors.Is(err, ErrPasswordTooLong) {
+			s.log.Warn("unreadable password hash", "user_id", row.ID, "error", err)
+		}
+		if ok {
+			return entry, nil
+		}
 	}
 
 	keyID, keyHash, err := s.matchAPIKey(ctx, row.ID, password)
@@ -216,7 +223,7 @@ func (e credEntry) matches(row credRow) bool {
 	if e.keyID != 0 {
 		return row.KeyHash.Valid && row.KeyHash.String == e.keyHash
 	}
-	return e.hash == row.Password
+	return e.hash == row.Password && !row.TwoFA
 }
 
 // credCache remembers successful checks. Passwords are kept only as an HMAC under a key

@@ -163,6 +163,22 @@ func normalizeEmail(s string) string {
 	return local + "@" + domain
 }
 
+// emailList returns the normalised addresses in an e-mail field, as Odoo splits a user's
+// email into recipients ("a@x.org, b@y.org" and "a@x.org; b@y.org" both give two).
+func emailList(field string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, part := range strings.FieldsFunc(field, func(r rune) bool {
+		return r == ',' || r == ';'
+	}) {
+		if addr := normalizeEmail(part); addr != "" && !seen[addr] {
+			seen[addr] = true
+			out = append(out, addr)
+		}
+	}
+	return out
+}
+
 // bareAddress extracts the address of "Name <addr>" or a bare "addr"; "" if there is not
 // exactly one.
 func bareAddress(s string) string {

@@ -1,6 +1,9 @@
 package models
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestChooseServer(t *testing.T) {
 	gmail := MailServer{ID: 1, Name: "gmail", Host: "smtp.gmail.com", FromFilter: "tu@gmail.com"}
@@ -100,6 +103,25 @@ func TestSignupLink(t *testing.T) {
 	for _, tt := range tests {
 		if got := signupLink(tt.base, "prod", tt.kind, "a@b.id", "T"); got != tt.want {
 			t.Errorf("signupLink(%q, %s) = %s; want %s", tt.base, tt.kind, got, tt.want)
+		}
+	}
+}
+
+func TestEmailList(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string
+	}{
+		{"a@x.org", "a@x.org"},
+		{"A@X.org, b@y.org", "a@x.org|b@y.org"},
+		{"a@x.org;b@y.org; a@x.org", "a@x.org|b@y.org"},
+		{`"Ahmad" <Ahmad@X.org>`, "ahmad@x.org"},
+		{"not-an-email", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(emailList(tt.in), "|"); got != tt.want {
+			t.Errorf("emailList(%q) = %q; want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -157,8 +157,10 @@ func lockResettable(ctx context.Context, tx *sqlx.Tx, ids []int64, c caller) ([]
 			"Contact", "res.partner", "write", c.uid, "signup_type",
 			"'Administration / Access Rights'"))
 	}
+	// An address odoo-shim cannot use counts as none: Odoo would accept the call and then
+	// fail to deliver, without telling the caller.
 	for _, u := range users {
-		if normalizeEmail(u.Email.String) == "" {
+		if len(emailList(u.Email.String)) == 0 {
 			return nil, NewError(KindUserError, T(c.lang, MsgNoEmail, u.Name))
 		}
 	}
@@ -174,7 +176,7 @@ func (s *Store) prepareSignup(ctx context.Context, tx *sqlx.Tx, caller int64, us
 	_, err := tx.ExecContext(ctx, `
 		UPDATE res_partner
 		SET signup_type = $1, write_uid = $2, write_date = $3
-		WHERE id = ANY($4)`, signupType, caller, s.now(), int64Array(partners))
+		WHERE id = ANY($4::bigint[])`, signupType, caller, s.now(), int64Array(partners))
 	if err != nil {
 		return fmt.Errorf("prepare signup: %w", err)
 	}
@@ -265,9 +267,10 @@ func (s *Store) composeOne(u User, ls linkSettings, token string, snd sender,
 		lang = DefaultLang
 	}
 
+	recipients := emailList(u.Email.String)
 	from := snd.from
 	if from == "" {
-		from = formatAddr(u.Name, normalizeEmail(u.Email.String))
+		from = formatAddr(u.Name, recipients[0])
 	}
 	r := chooseServer(snd.servers, from, snd.notifications, s.set.Fallback, snd.fallbackFilter)
 	header, envelope := rewriteSender(from, r, snd.notifications, snd.bounce)
@@ -276,12 +279,12 @@ func (s *Store) composeOne(u User, ls linkSettings, token string, snd sender,
 	if signupType != "reset" {
 		subject = MsgSubjectSignup
 	}
-	to := normalizeEmail(u.Email.String)
+	to := strings.Join(recipients, ", ")
 	m := ResetMail{
 		Kind: signupType, Lang: lang, Subject: T(lang, subject),
 		From: header, ReplyTo: from, To: to, ReturnPath: snd.bounce, Envelope: envelope,
 		UserName: u.Name, Login: u.Login, CompanyName: snd.company,
-		Link:       signupLink(ls.baseURL, s.info.Name, signupType, to, token),
+		Link:       signupLink(ls.baseURL, s.info.Name, signupType, recipients[0], token),
 		ValidHours: ls.hours,
 	}
 	return outgoing{server: r.server, mail: m, userID: u.ID}

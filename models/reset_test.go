@@ -359,6 +359,17 @@ func TestAuthenticate(t *testing.T) {
 	if err := s.Check(ctx, 9, "other"); !errors.Is(err, ErrAccessDenied) {
 		t.Errorf("Check of an archived user = %v; want ErrAccessDenied", err)
 	}
+	// With two-factor authentication on, Odoo takes API keys only over RPC.
+	modeltest.Exec(t, name, "UPDATE res_users SET totp_secret = 'JBSWY3DPEHPK3PXP' WHERE id = 2")
+	if err := s.Check(ctx, 2, "admin"); !errors.Is(err, ErrAccessDenied) {
+		t.Errorf("Check with the password of a 2FA user = %v; want ErrAccessDenied", err)
+	}
+	if err := s.Check(ctx, 2, "d2a30e31a8f4ffbd2a7f496dd0daa95cfedf9779"); err != nil {
+		t.Errorf("Check with the API key of a 2FA user = %v", err)
+	}
+	if err := s.Check(ctx, 2147483648, "admin"); !errors.Is(err, ErrAccessDenied) {
+		t.Errorf("Check of a uid beyond int32 = %v; want ErrAccessDenied", err)
+	}
 	modeltest.Exec(t, name, "DELETE FROM res_users_apikeys")
 	if err := s.Check(ctx, 2, "d2a30e31a8f4ffbd2a7f496dd0daa95cfedf9779"); !errors.Is(err,
 		ErrAccessDenied) {
@@ -417,5 +428,32 @@ func TestLoginCooldown(t *testing.T) {
 	clock.t = clock.t.Add(61 * time.Second)
 	if uid, err := s.Authenticate(attacker, "operator", "operator-demo"); err != nil || uid != 12 {
 		t.Errorf("after the cooldown = %d, %v; want 12", uid, err)
+	}
+}
+
+// A spent link stays dead after the next reset request: completing a reset records the
+// sign-in Odoo makes, which changes what every earlier link signed.
+func TestSpentLinkStaysDead(t *testing.T) {
+	s, mailer, _ := openStore(t, modeltest.Own18, nil)
+	ctx := context.Background()
+	if _, err := s.ActionResetPassword(ctx, ResetRequest{Caller: 2, IDs: []int64{6}}); err != nil {
+		t.Fatal(err)
+	}
+	first := mailer.mails[0].Link
+	token := first[strings.Index(first, "token=")+6:]
+	if _, err := s.CompleteSignup(ctx, token, "pertama-kali-1"); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := s.ResetPassword(ctx, SuperuserID, "ahmad", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CompleteSignup(ctx, token, "penyerang-pw-2"); !errors.Is(err, ErrBadToken) {
+		t.Fatalf("the spent link after a new request = %v; want ErrBadToken", err)
+	}
+	second := mailer.mails[1].Link
+	if _, err := s.CompleteSignup(ctx, second[strings.Index(second, "token=")+6:],
+		"kedua-kali-3"); err != nil {
+		t.Errorf("the new link: %v", err)
 	}
 }

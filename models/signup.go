@@ -94,8 +94,9 @@ func partnerInfo(ctx context.Context, q sqlx.QueryerContext, pid int64,
 }
 
 // CompleteSignup sets the password of the account token resets, in one transaction that
-// also spends the token as Odoo does (signup_type cleared, which kills every other link
-// of the account). The password must meet the database's minimum length.
+// also spends the token as Odoo does: signup_type is cleared and the sign-in that follows
+// is recorded, which ends every other link of the account. The password must meet the
+// database's minimum length.
 func (s *Store) CompleteSignup(ctx context.Context, token, password string) (*SignupInfo,
 	error) {
 	tx, err := s.db.BeginTxx(ctx, nil)
@@ -121,6 +122,12 @@ func (s *Store) CompleteSignup(ctx context.Context, token, password string) (*Si
 		return nil, err
 	}
 	if err := s.spendToken(ctx, tx, info, hash); err != nil {
+		return nil, err
+	}
+	// Odoo signs the user in right after the reset, and that login is what ends, for good,
+	// every other link mailed to the account: it changes the login date the links sign.
+	// Without it, a later reset would bring the spent link back to life.
+	if err := s.recordLogin(ctx, tx, info.UserID); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -179,6 +186,11 @@ func (s *Store) checkPolicy(ctx context.Context, q sqlx.QueryerContext, password
 	// Odoo counts characters (Python len), not bytes.
 	if n := utf8.RuneCountInString(password); n < min {
 		return Errorf(KindUserError, MsgPasswordShort, min, n)
+	}
+	// Odoo sets no upper bound; odoo-shim bounds what one request may make it hash.
+	if len(password) > maxPasswordLen {
+		return Errorf(KindUserError, "The password is too long: at most %d bytes.",
+			maxPasswordLen)
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ type DBInfo struct {
 	Major, Minor int    // Odoo series, e.g. 18 and 0
 	StoredTokens bool   // Odoo <= 17: the token lives in res_partner.signup_token
 	KeyExpiry    bool   // res_users_apikeys has expiration_date (Odoo 18+)
+	TOTP         bool   // auth_totp is installed and res_users has totp_secret
 	Modules      map[string]bool
 }
 
@@ -177,6 +178,10 @@ func readShape(ctx context.Context, db *sqlx.DB, info *DBInfo) error {
 	if info.KeyExpiry, err = hasColumn(ctx, db, "res_users_apikeys", "expiration_date"); err != nil {
 		return err
 	}
+	if info.TOTP, err = hasColumn(ctx, db, "res_users", "totp_secret"); err != nil {
+		return err
+	}
+	info.TOTP = info.TOTP && info.Modules["auth_totp"]
 	if info.Major >= 18 && info.StoredTokens {
 		info.StoredTokens = false // a leftover column from an upgrade; 18 signs its tokens
 	}

@@ -19,6 +19,9 @@ func WithClient(ctx context.Context, addr string) context.Context {
 	return context.WithValue(ctx, clientKey{}, addr)
 }
 
+// ClientOf returns the address WithClient put in ctx, or "".
+func ClientOf(ctx context.Context) string { return clientOf(ctx) }
+
 func clientOf(ctx context.Context) string {
 	addr, _ := ctx.Value(clientKey{}).(string)
 	return addr

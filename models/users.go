@@ -36,7 +36,7 @@ func usersByID(ctx context.Context, q sqlx.QueryerContext, ids []int64,
 			COALESCE(p.name, '') AS name, p.email, p.lang, p.signup_type
 		FROM res_users u
 		JOIN res_partner p ON p.id = u.partner_id
-		WHERE u.id = ANY($1)`
+		WHERE u.id = ANY($1::bigint[])`
 	if forUpdate {
 		query += ` ORDER BY p.id FOR UPDATE OF p`
 	}
@@ -160,14 +160,14 @@ func partnerStates(ctx context.Context, q sqlx.QueryerContext,
 			SELECT DISTINCT ON (l.create_uid) l.create_uid, l.create_date
 			FROM res_users_log l
 			JOIN res_users u ON u.id = l.create_uid
-			WHERE u.partner_id = ANY($1) AND l.create_date IS NOT NULL
+			WHERE u.partner_id = ANY($1::bigint[]) AND l.create_date IS NOT NULL
 			ORDER BY l.create_uid, l.id DESC)
 		SELECT p.id AS partner_id, COALESCE(u.id, 0) AS id, p.signup_type,
 			g.create_date AS login_date
 		FROM res_partner p
 		LEFT JOIN res_users u ON u.partner_id = p.id AND u.active
 		LEFT JOIN logins g ON g.create_uid = u.id
-		WHERE p.id = ANY($1)
+		WHERE p.id = ANY($1::bigint[])
 		ORDER BY p.id, p.name, u.login`, int64Array(partners))
 	if err != nil {
 		return nil, fmt.Errorf("read partner users: %w", err)

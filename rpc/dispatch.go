@@ -55,12 +55,21 @@ func (s *Server) dispatch(ctx context.Context, service, name string, params []an
 	return m(ctx, params)
 }
 
-func (s *Server) commonVersion(_ context.Context, _ []any) (any, error) {
-	info := s.store.Info()
-	version := s.opt.ServerVersion
-	if version == "" {
-		version = info.Serie()
+// serverVersion is what Odoo calls release.version: the configured build string, else the
+// database's series.
+func (s *Server) serverVersion() string {
+	if s.opt.ServerVersion != "" {
+		return s.opt.ServerVersion
 	}
+	return s.store.Info().Serie()
+}
+
+func (s *Server) commonVersion(_ context.Context, params []any) (any, error) {
+	if err := arity("exp_version", params, 0, 0); err != nil {
+		return nil, err
+	}
+	info := s.store.Info()
+	version := s.serverVersion()
 	return xmlrpc.Struct{
 		{Name: "server_version", Value: version},
 		{Name: "server_version_info", Value: []any{info.Major, info.Minor, 0, "final", 0, ""}},
@@ -70,14 +79,20 @@ func (s *Server) commonVersion(_ context.Context, _ []any) (any, error) {
 }
 
 func (s *Server) commonAbout(_ context.Context, params []any) (any, error) {
+	if err := arity("exp_about", params, 0, 1); err != nil {
+		return nil, err
+	}
 	const about = "See http://openerp.com"
 	if len(params) > 0 && truthy(params[0]) {
-		return []any{about, s.store.Info().Serie()}, nil
+		return []any{about, s.serverVersion()}, nil
 	}
 	return about, nil
 }
 
-func (s *Server) commonSetLoglevel(_ context.Context, _ []any) (any, error) {
+func (s *Server) commonSetLoglevel(_ context.Context, params []any) (any, error) {
+	if err := arity("exp_set_loglevel", params, 1, 2); err != nil {
+		return nil, err
+	}
 	return true, nil
 }
 
@@ -108,7 +123,7 @@ func (s *Server) authenticate(ctx context.Context, db, login, password any) (any
 
 	uid, err := s.store.Authenticate(ctx, l, p)
 	if e, ok := models.AsError(err); ok && e.Kind == models.KindAccessDenied {
-		s.log.Warn("login failed", "login", l)
+		s.log.Warn("login failed", "login", clip(l), "client_ip", models.ClientOf(ctx))
 		return false, nil
 	}
 	if err != nil {

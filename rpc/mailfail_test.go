@@ -67,3 +67,19 @@ func TestMailFailuresLeaveNothing(t *testing.T) {
 		})
 	}
 }
+
+// A user whose e-mail field holds two addresses gets one mail sent to both, as Odoo sends it.
+func TestResetToSeveralAddresses(t *testing.T) {
+	e := newEnv(t, modeltest.Own18)
+	modeltest.Exec(t, e.db, `UPDATE res_partner SET email = 'Ahmad@Example.org; wali.ahmad@example.org'
+		WHERE id = 7`)
+	callKolo(t, e.url+"/xmlrpc/2/object", "execute_kw", []any{e.db, 2, "admin", "res.users",
+		"action_reset_password", []any{[]any{6}}})
+	msgs := e.mails.Messages()
+	if len(msgs) != 1 || strings.Join(msgs[0].To, ",") != "ahmad@example.org,wali.ahmad@example.org" {
+		t.Fatalf("messages %+v; want one to both addresses", msgs)
+	}
+	if !strings.Contains(string(msgs[0].Data), "To: ahmad@example.org, wali.ahmad@example.org\r\n") {
+		t.Errorf("To header:\n%s", msgs[0].Data[:400])
+	}
+}

@@ -3,7 +3,9 @@ package rpc
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/odoo-shim/odoo-shim/models"
@@ -68,9 +70,12 @@ func (s *Server) execute(ctx context.Context, head []any, args []any,
 	if err := s.checkDB(head[0]); err != nil {
 		return nil, err
 	}
-	uid, ok := asInt(head[1])
-	password, pok := head[2].(string)
-	if !ok || !pok {
+	uid, err := asUID(head[1])
+	if err != nil {
+		return nil, err
+	}
+	password, ok := head[2].(string)
+	if !ok {
 		return nil, models.ErrAccessDenied
 	}
 	if err := s.store.Check(ctx, uid, password); err != nil {
@@ -191,24 +196,44 @@ func takeContext(kwargs map[string]any, fn string, allowed ...string) (map[strin
 		pyType(kwargs["context"]))
 }
 
-// asKwargs accepts a struct, or the empty values some clients send in its place.
+// asKwargs accepts a struct, or any false value in its place (None, False, "", [], 0),
+// as Odoo's execute_kw does with "kw or {}".
 func asKwargs(v any) (map[string]any, error) {
-	switch x := v.(type) {
-	case map[string]any:
-		return x, nil
-	case nil:
+	if m, ok := v.(map[string]any); ok {
+		return m, nil
+	}
+	if !truthy(v) {
 		return nil, nil
-	case string:
-		if x == "" {
-			return nil, nil
-		}
-	case bool:
-		if !x {
-			return nil, nil
-		}
 	}
 	return nil, models.Errorf(models.KindTypeError,
 		"keyword arguments must be a dictionary, not %s", pyType(v))
+}
+
+// asUID reads the uid the way Odoo's dispatcher does, with Python's int(): integers,
+// floats (truncated), booleans and decimal text are accepted.
+func asUID(v any) (int64, error) {
+	switch x := v.(type) {
+	case int64:
+		return x, nil
+	case float64:
+		if math.Abs(x) < 1<<62 {
+			return int64(x), nil
+		}
+	case bool:
+		if x {
+			return 1, nil
+		}
+		return 0, nil
+	case string:
+		if n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64); err == nil {
+			return n, nil
+		}
+		return 0, models.Errorf(models.KindValueError,
+			"invalid literal for int() with base 10: %s", pyRepr(x))
+	}
+	return 0, models.Errorf(models.KindTypeError,
+		"int() argument must be a string, a bytes-like object or a real number, not '%s'",
+		pyType(v))
 }
 
 // asIDs reads a record id or a list of ids, as Odoo's browse accepts them.
@@ -248,6 +273,14 @@ func asInt(v any) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// pyRepr quotes a short text as Python's repr would, cut to keep messages bounded.
+func pyRepr(s string) string {
+	if len(s) > 100 {
+		s = s[:100]
+	}
+	return "'" + strings.NewReplacer(`\`, `\\`, "'", `\'`).Replace(s) + "'"
 }
 
 // pyType names a decoded value's type as Python would.

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/odoo-shim/odoo-shim/models"
 )
@@ -134,11 +135,13 @@ func (p *pages) withToken(ctx context.Context, w http.ResponseWriter, r *http.Re
 
 func (p *pages) setPassword(ctx context.Context, w http.ResponseWriter, r *http.Request,
 	v *resetView, lang string) {
-	password := r.PostForm.Get("password")
+	// Werkzeug decodes form data with replacement characters; the password Odoo would
+	// store, and later check, is that decoded text.
+	password := validUTF8(r.PostForm.Get("password"))
 	switch {
 	case password == "" || v.Login == "":
 		v.Error = models.T(lang, models.MsgFormNotFilled)
-	case password != r.PostForm.Get("confirm_password"):
+	case password != validUTF8(r.PostForm.Get("confirm_password")):
 		v.Error = models.T(lang, models.MsgPasswordsDiff)
 	}
 	if v.Error != "" {
@@ -181,7 +184,7 @@ func (p *pages) withoutToken(ctx context.Context, w http.ResponseWriter, r *http
 	}
 
 	lang := pageLang(r, "")
-	v.Login = strings.TrimSpace(r.Form.Get("login"))
+	v.Login = r.Form.Get("login") // matched exactly, as Odoo does: no trimming
 	if r.Method != http.MethodPost {
 		p.render(w, http.StatusOK, v, lang)
 		return
@@ -290,6 +293,20 @@ func (p *pages) session(w http.ResponseWriter, r *http.Request) string {
 		MaxAge: sessionMaxAge, Expires: p.s.opt.Now().Add(sessionExpires), HttpOnly: true,
 		SameSite: http.SameSiteLaxMode})
 	return sid
+}
+
+// validUTF8 replaces each invalid byte with U+FFFD.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		b.WriteRune(r) // utf8.RuneError for an invalid byte
+		i += n
+	}
+	return b.String()
 }
 
 // clientIP is the peer address; odoo-shim does not trust forwarding headers by default.

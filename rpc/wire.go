@@ -38,6 +38,7 @@ func (s *Server) serveXMLRPC(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	drain(r)
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.Header().Set("Content-Length", fmt.Sprint(buf.Len()))
 	_, _ = w.Write(buf.Bytes())
@@ -53,6 +54,7 @@ type jsonRequest struct {
 // serveJSONRPC answers POST /jsonrpc: {"params": {"service", "method", "args"}}.
 func (s *Server) serveJSONRPC(w http.ResponseWriter, r *http.Request) {
 	if !isJSON(r.Header.Get("Content-Type")) {
+		drain(r)
 		http.Error(w, "Request inferred type is compatible with ['http'] but '/jsonrpc' "+
 			"is type='json'.", http.StatusBadRequest)
 		return
@@ -259,15 +261,30 @@ func isJSON(contentType string) bool {
 	return ct == "application/json" || ct == "application/json-rpc"
 }
 
+// drain reads what is left of a request body (within the body limit) before answering:
+// answering first and closing with unread data makes the client see a reset, not our fault.
+func drain(r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+}
+
 // logCall records the outcome of one call at the level it deserves. Arguments are never
 // logged: they hold passwords and API keys.
 func (s *Server) logCall(service, method string, err error) {
 	if err == nil {
-		s.log.Debug("rpc call", "service", service, "method", method)
+		s.log.Debug("rpc call", "service", clip(service), "method", clip(method))
 		return
 	}
 	if e, ok := models.AsError(err); ok {
-		s.log.Info("rpc call refused", "service", service, "method", method,
+		s.log.Info("rpc call refused", "service", clip(service), "method", clip(method),
 			"exception", e.Kind.PythonName())
 	}
+}
+
+// clip bounds a caller-chosen text before it goes into the log.
+func clip(s string) string {
+	const max = 80
+	if len(s) <= max {
+		return s
+	}
+	return strings.ToValidUTF8(s[:max], "") + "…"
 }
