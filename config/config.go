@@ -147,7 +147,32 @@ func Load(file string, requireDB bool) (*Config, error) {
 	if err := c.validate(requireDB); err != nil {
 		return nil, err
 	}
+	c.Database.DSN = withDefaultSSLMode(c.Database.DSN)
 	return &c, nil
+}
+
+// withDefaultSSLMode gives a DSN without sslmode libpq's default, "prefer" (TLS when the
+// server offers it), as Odoo's connections have; lib/pq alone would insist on TLS.
+func withDefaultSSLMode(dsn string) string {
+	if dsn == "" || os.Getenv("PGSSLMODE") != "" {
+		return dsn
+	}
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		q := u.Query()
+		if !q.Has("sslmode") {
+			q.Set("sslmode", "prefer")
+			u.RawQuery = q.Encode()
+		}
+		return u.String()
+	}
+	if pairs, err := parseConninfo(dsn); err == nil {
+		for _, kv := range pairs {
+			if kv[0] == "sslmode" {
+				return dsn
+			}
+		}
+	}
+	return dsn + " sslmode=prefer"
 }
 
 // applyOdooConf fills the database DSN, and SMTP keys not set explicitly, from odoo.conf.
@@ -269,16 +294,20 @@ func checkDSN(dsn string) error {
 		}
 		return nil
 	}
-	if !strings.Contains(dsn, "=") {
+	pairs, err := parseConninfo(dsn)
+	if err != nil {
 		return errors.New("neither a postgres:// URL nor key=value pairs")
 	}
-	if !strings.Contains(dsn, "dbname=") {
-		return errors.New("the connection string names no dbname")
+	for _, kv := range pairs {
+		if kv[0] == "dbname" && kv[1] != "" {
+			return nil
+		}
 	}
-	return nil
+	return errors.New("the connection string names no dbname")
 }
 
-// RedactDSN returns dsn with its password replaced, for logs and error messages.
+// RedactDSN returns dsn with its password replaced, for logs and error messages. A
+// key=value string that cannot be parsed is not shown at all.
 func RedactDSN(dsn string) string {
 	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
 		if _, ok := u.User.Password(); ok {
@@ -291,13 +320,89 @@ func RedactDSN(dsn string) string {
 		}
 		return u.String()
 	}
-	fields := strings.Fields(dsn)
-	for i, f := range fields {
-		if strings.HasPrefix(f, "password=") {
-			fields[i] = "password=redacted"
+
+	pairs, err := parseConninfo(dsn)
+	if err != nil {
+		return "<connection string not shown>"
+	}
+	parts := make([]string, len(pairs))
+	for i, kv := range pairs {
+		if kv[0] == "password" {
+			kv[1] = "redacted"
+		}
+		parts[i] = kv[0] + "=" + quoteConninfo(kv[1])
+	}
+	return strings.Join(parts, " ")
+}
+
+// parseConninfo reads libpq's "key = value" connection strings: values may be single-quoted
+// with backslash escapes, and spaces may surround the equals sign.
+func parseConninfo(s string) ([][2]string, error) {
+	var pairs [][2]string
+	i := 0
+	skip := func() {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+			i++
 		}
 	}
-	return strings.Join(fields, " ")
+	for {
+		skip()
+		if i == len(s) {
+			return pairs, nil
+		}
+		start := i
+		for i < len(s) && s[i] != '=' && s[i] != ' ' && s[i] != '\t' {
+			i++
+		}
+		key := s[start:i]
+		skip()
+		if key == "" || i == len(s) || s[i] != '=' {
+			return nil, errors.New("expected key=value")
+		}
+		i++
+		skip()
+		value, n, err := conninfoValue(s[i:])
+		if err != nil {
+			return nil, err
+		}
+		i += n
+		pairs = append(pairs, [2]string{key, value})
+	}
+}
+
+func conninfoValue(s string) (string, int, error) {
+	var b strings.Builder
+	quoted := len(s) > 0 && s[0] == '\''
+	i := 0
+	if quoted {
+		i = 1
+	}
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '\\' && i+1 < len(s):
+			b.WriteByte(s[i+1])
+			i += 2
+			continue
+		case quoted && c == '\'':
+			return b.String(), i + 1, nil
+		case !quoted && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return b.String(), i, nil
+		}
+		b.WriteByte(c)
+		i++
+	}
+	if quoted {
+		return "", 0, errors.New("unterminated quoted value")
+	}
+	return b.String(), i, nil
+}
+
+func quoteConninfo(v string) string {
+	if v != "" && !strings.ContainsAny(v, " \t'\\") {
+		return v
+	}
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 }
 
 // Redacted returns a copy of c safe to print: secrets are replaced.

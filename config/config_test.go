@@ -25,7 +25,8 @@ func TestEnvironmentAlone(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	if c.Listen != "0.0.0.0:9069" || c.Database.DSN != "postgres://odoo:s3cret@db.internal/prod" ||
+	if c.Listen != "0.0.0.0:9069" ||
+		c.Database.DSN != "postgres://odoo:s3cret@db.internal/prod?sslmode=prefer" ||
 		c.Mail.Timeout != 5*time.Second || c.SMTP.Server != "localhost" || c.SMTP.Port != 25 {
 		t.Errorf("Load = %+v", c)
 	}
@@ -141,11 +142,29 @@ func TestRedactDSN(t *testing.T) {
 		{"postgres://u:pw@h/db", "postgres://u:redacted@h/db"},
 		{"postgres://u@h/db?password=pw", "postgres://u@h/db?password=redacted"},
 		{"host=h dbname=db password=pw", "host=h dbname=db password=redacted"},
+		{"host=h password='my secret pw' dbname=x", "host=h password=redacted dbname=x"},
+		{"host=h password = hunter2 dbname=x", "host=h password=redacted dbname=x"},
+		{`password='it\'s' dbname=x`, "password=redacted dbname=x"},
+		{"password='unterminated dbname=x", "<connection string not shown>"},
 		{"postgres://u@h/db", "postgres://u@h/db"},
 	}
 	for _, tt := range tests {
 		if got := RedactDSN(tt.in); got != tt.want {
 			t.Errorf("RedactDSN(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestDefaultSSLMode(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"postgres://u@h/db", "postgres://u@h/db?sslmode=prefer"},
+		{"postgres://u@h/db?sslmode=disable", "postgres://u@h/db?sslmode=disable"},
+		{"host=h dbname=db", "host=h dbname=db sslmode=prefer"},
+		{"host=h dbname=db sslmode=require", "host=h dbname=db sslmode=require"},
+	}
+	for _, tt := range tests {
+		if got := withDefaultSSLMode(tt.in); got != tt.want {
+			t.Errorf("withDefaultSSLMode(%q) = %q; want %q", tt.in, got, tt.want)
 		}
 	}
 }
