@@ -124,16 +124,13 @@ func joinLocal(local, domain string) string {
 
 // deliver sends the composed mails, one Mailer batch per server, and turns delivery
 // failures into the errors Odoo shows: a refused connection, or any other failure.
-func (s *Store) deliver(ctx context.Context, mails []outgoing, lang string) error {
+func (s *Store) deliver(ctx context.Context, mails []*outgoing, lang string) error {
 	if s.set.Mailer == nil {
 		return errors.New("no mailer configured")
 	}
 
 	var firstErr error
 	for _, batch := range byServer(mails) {
-		if batch[0].server.Host == "" {
-			return NewError(KindUserError, T(lang, MsgMissingSMTP))
-		}
 		if err := s.sendBatch(ctx, batch); err != nil && firstErr == nil {
 			firstErr = err
 		}
@@ -149,8 +146,9 @@ func (s *Store) deliver(ctx context.Context, mails []outgoing, lang string) erro
 	return &deliveryFault{NewError(KindUserError, T(lang, MsgMailDeliver)), firstErr}
 }
 
-// sendBatch sends one server's mails and logs each outcome; it returns the first failure.
-func (s *Store) sendBatch(ctx context.Context, batch []outgoing) error {
+// sendBatch sends one server's mails, marks those delivered and logs each outcome; it
+// returns the first failure.
+func (s *Store) sendBatch(ctx context.Context, batch []*outgoing) error {
 	srv := batch[0].server
 	mails := make([]ResetMail, len(batch))
 	for i, o := range batch {
@@ -174,15 +172,16 @@ func (s *Store) sendBatch(ctx context.Context, batch []outgoing) error {
 			}
 			continue
 		}
+		o.delivered = true
 		s.log.Info("reset mail sent", "mail_server", srv.Label(), "user_id", o.userID,
 			"kind", o.mail.Kind)
 	}
 	return first
 }
 
-func byServer(mails []outgoing) [][]outgoing {
+func byServer(mails []*outgoing) [][]*outgoing {
 	index := map[string]int{}
-	var batches [][]outgoing
+	var batches [][]*outgoing
 	for _, m := range mails {
 		key := fmt.Sprintf("%d|%s:%d", m.server.ID, m.server.Host, m.server.Port)
 		i, ok := index[key]

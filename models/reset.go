@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -95,6 +96,9 @@ func (s *Store) ActionResetPassword(ctx context.Context, req ResetRequest) (*Not
 	return &Notification{Title: "Notification", Message: T(c.lang, sent)}, nil
 }
 
+// resetUsers writes the signup state and commits before any mail goes out, so no row lock
+// or pooled connection waits on a mail server. If mails then fail, the partners whose mail
+// did not leave get their previous state back, unless something else wrote them since.
 func (s *Store) resetUsers(ctx context.Context, req ResetRequest, c caller,
 	signupType string) error {
 	if s.info.StoredTokens {
@@ -102,32 +106,50 @@ func (s *Store) resetUsers(ctx context.Context, req ResetRequest, c caller,
 			"databases yet (issue #4)", s.info.Serie())
 	}
 
+	mails, prior, err := s.prepareReset(ctx, req, c, signupType)
+	if err != nil || len(mails) == 0 {
+		return err
+	}
+
+	err = s.deliver(ctx, mails, c.lang)
+	if err != nil {
+		s.restore(ctx, mails, prior)
+	}
+	return err
+}
+
+// prepareReset checks the users, writes their partners' signup_type and composes the mails,
+// in one transaction that it commits.
+func (s *Store) prepareReset(ctx context.Context, req ResetRequest, c caller,
+	signupType string) ([]*outgoing, *priorState, error) {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return nil, nil, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
 
 	users, err := lockResettable(ctx, tx, req.IDs, c)
 	if err != nil || len(users) == 0 {
-		return err
+		return nil, nil, err
 	}
-
-	if err := s.prepareSignup(ctx, tx, req.Caller, users, signupType); err != nil {
-		return err
+	prior, err := s.prepareSignup(ctx, tx, req.Caller, users, signupType)
+	if err != nil {
+		return nil, nil, err
 	}
 	mails, err := s.composeMails(ctx, tx, users, req.Context, signupType)
 	if err != nil {
-		return err
+		return nil, nil, err
+	}
+	for _, m := range mails {
+		if m.server.Host == "" {
+			return nil, nil, NewError(KindUserError, T(c.lang, MsgMissingSMTP))
+		}
 	}
 
-	if err := s.deliver(ctx, mails, c.lang); err != nil {
-		return err
-	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit reset: %w", err)
+		return nil, nil, fmt.Errorf("commit reset: %w", err)
 	}
-	return nil
+	return mails, prior, nil
 }
 
 // lockResettable reads and locks the users, checking them in Odoo's order: missing
@@ -167,20 +189,70 @@ func lockResettable(ctx context.Context, tx *sqlx.Tx, ids []int64, c caller) ([]
 	return users, nil
 }
 
+// priorState is what prepareSignup overwrote, to put back if the mail cannot go out.
+type priorState struct {
+	stamp    time.Time // the write_date prepareSignup wrote
+	caller   int64
+	partners map[int64]partnerRow
+}
+
+type partnerRow struct {
+	ID         int64          `db:"id"`
+	SignupType sql.NullString `db:"signup_type"`
+	WriteUID   sql.NullInt64  `db:"write_uid"`
+	WriteDate  sql.NullTime   `db:"write_date"`
+}
+
+// prepareSignup writes signup_type as Odoo's signup_prepare does and returns what was there.
 func (s *Store) prepareSignup(ctx context.Context, tx *sqlx.Tx, caller int64, users []User,
-	signupType string) error {
+	signupType string) (*priorState, error) {
 	partners := make([]int64, len(users))
 	for i, u := range users {
 		partners[i] = u.PartnerID
 	}
-	_, err := tx.ExecContext(ctx, `
-		UPDATE res_partner
+	// PostgreSQL keeps microseconds; the stamp must compare equal once stored.
+	prior := &priorState{stamp: s.now().Truncate(time.Microsecond), caller: caller,
+		partners: make(map[int64]partnerRow, len(users))}
+
+	var rows []partnerRow
+	err := tx.SelectContext(ctx, &rows, `
+		UPDATE res_partner p
 		SET signup_type = $1, write_uid = $2, write_date = $3
-		WHERE id = ANY($4::bigint[])`, signupType, caller, s.now(), int64Array(partners))
+		FROM (SELECT id, signup_type, write_uid, write_date
+			FROM res_partner WHERE id = ANY($4::bigint[]) FOR UPDATE) old
+		WHERE p.id = old.id
+		RETURNING old.id, old.signup_type, old.write_uid, old.write_date`,
+		signupType, caller, prior.stamp, int64Array(partners))
 	if err != nil {
-		return fmt.Errorf("prepare signup: %w", err)
+		return nil, fmt.Errorf("prepare signup: %w", err)
 	}
-	return nil
+	for _, r := range rows {
+		prior.partners[r.ID] = r
+	}
+	return prior, nil
+}
+
+// restore puts back the signup state of the partners whose mail did not leave. A partner
+// written since (by Odoo or by another reset) is left alone: its new state is not ours.
+func (s *Store) restore(ctx context.Context, mails []*outgoing, prior *priorState) {
+	for _, m := range mails {
+		if m.delivered {
+			continue
+		}
+		old, ok := prior.partners[m.partnerID]
+		if !ok {
+			continue
+		}
+		_, err := s.db.ExecContext(ctx, `
+			UPDATE res_partner
+			SET signup_type = $1, write_uid = $2, write_date = $3
+			WHERE id = $4 AND write_date = $5 AND write_uid = $6`,
+			old.SignupType, old.WriteUID, old.WriteDate, old.ID, prior.stamp, prior.caller)
+		if err != nil {
+			s.log.Error("restore signup state after a failed mail", "partner_id", old.ID,
+				"error", err)
+		}
+	}
 }
 
 // linkSettings are the database values every link and mail of one call share.
@@ -224,13 +296,15 @@ func (s *Store) linkSettings(ctx context.Context, q sqlx.QueryerContext,
 
 // outgoing is one composed mail and the server that will carry it.
 type outgoing struct {
-	server MailServer
-	mail   ResetMail
-	userID int64
+	server    MailServer
+	mail      ResetMail
+	userID    int64
+	partnerID int64
+	delivered bool
 }
 
 func (s *Store) composeMails(ctx context.Context, tx *sqlx.Tx, users []User,
-	callCtx map[string]any, signupType string) ([]outgoing, error) {
+	callCtx map[string]any, signupType string) ([]*outgoing, error) {
 	ls, err := s.linkSettings(ctx, tx, signupType)
 	if err != nil {
 		return nil, err
@@ -249,7 +323,7 @@ func (s *Store) composeMails(ctx context.Context, tx *sqlx.Tx, users []User,
 	}
 
 	exp := s.now().Add(time.Duration(ls.hoursN) * time.Hour).Unix()
-	out := make([]outgoing, len(users))
+	out := make([]*outgoing, len(users))
 	for i, u := range users {
 		token := SignToken(ls.secret, states[u.PartnerID], exp)
 		out[i] = s.composeOne(u, ls, token, senders[u.CompanyID], callCtx, signupType)
@@ -258,7 +332,7 @@ func (s *Store) composeMails(ctx context.Context, tx *sqlx.Tx, users []User,
 }
 
 func (s *Store) composeOne(u User, ls linkSettings, token string, snd sender,
-	callCtx map[string]any, signupType string) outgoing {
+	callCtx map[string]any, signupType string) *outgoing {
 	lang := u.Lang.String
 	if lang == "" {
 		lang = ContextLang(callCtx)
@@ -287,7 +361,7 @@ func (s *Store) composeOne(u User, ls linkSettings, token string, snd sender,
 		Link:       signupLink(ls.baseURL, s.info.Name, signupType, recipients[0], token),
 		ValidHours: ls.hours,
 	}
-	return outgoing{server: r.server, mail: m, userID: u.ID}
+	return &outgoing{server: r.server, mail: m, userID: u.ID, partnerID: u.PartnerID}
 }
 
 // rewriteSender applies Odoo's From rewriting and envelope choice for a mail sent from

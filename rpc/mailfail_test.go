@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kolo/xmlrpc"
 
@@ -82,4 +83,58 @@ func TestResetToSeveralAddresses(t *testing.T) {
 	if !strings.Contains(string(msgs[0].Data), "To: ahmad@example.org, wali.ahmad@example.org\r\n") {
 		t.Errorf("To header:\n%s", msgs[0].Data[:400])
 	}
+}
+
+// A mail server that never answers holds no row lock and no database connection: the
+// partner can be written while the reset waits for the server.
+func TestSilentMailServerHoldsNoLock(t *testing.T) {
+	e := newEnv(t, modeltest.Own18)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // accept, never greet
+		}
+	}()
+	modeltest.Exec(t, e.db, fmt.Sprintf(`UPDATE ir_mail_server SET smtp_port = %d,
+		smtp_encryption = 'none'`, port(l.Addr().String())))
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := tryCall(e.url+"/xmlrpc/2/object", "execute_kw", []any{e.db, 2, "admin",
+			"res.users", "action_reset_password", []any{[]any{6}}})
+		done <- err
+	}()
+	time.Sleep(500 * time.Millisecond)
+
+	db := openDB(t, e)
+	start := time.Now()
+	if _, err := db.Exec(`SET lock_timeout = '1s'; UPDATE res_partner SET name = name
+		WHERE id = 7`); err != nil {
+		t.Fatalf("the partner is locked while the mail server is silent: %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the write waited %s", d)
+	}
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "Fault(2)") {
+		t.Errorf("reset through a silent server = %v; want fault 2", err)
+	}
+}
+
+func tryCall(url, method string, args []any) (any, error) {
+	c, err := xmlrpc.NewClient(url, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	var res any
+	err = c.Call(method, args, &res)
+	return res, err
 }
