@@ -8,8 +8,8 @@ LDFLAGS := -X main.version=$(VERSION)
 .PHONY: run test bench build vet race fuzz clean
 
 ## run: the demo on a private PostgreSQL cluster (under .data/) with a mail catcher
-run:
-	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/odoo-shim demo
+run: build
+	@exec ./$(BIN) demo
 
 ## test: vet, then every test; database tests fail (not skip) without PostgreSQL
 test: vet

@@ -61,7 +61,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	ready := make(chan string, 1)
 	go func() {
 		if addr, ok := <-ready; ok {
-			printDemo(stdout, addr)
+			printDemo(stdout, addr, cluster)
 		}
 	}()
 	return serve(ctx, cfg, log, mails.Handler(), ready)
@@ -69,11 +69,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // startDemoDB starts the private cluster under dir and loads the demo database once.
 func startDemoDB(ctx context.Context, dir, fixtures string) (*pgcluster.Cluster, error) {
-	abs, err := filepath.Abs(filepath.Join(dir, "pg"))
-	if err != nil {
-		return nil, err
-	}
-	cluster, err := pgcluster.Start(ctx, abs)
+	cluster, err := pgcluster.Start(ctx, filepath.Join(dir, "pg"))
 	if errors.Is(err, pgcluster.ErrNoPostgres) {
 		return nil, fmt.Errorf("%w\nTo serve an existing Odoo database instead: "+
 			"ODOO_SHIM_DATABASE_DSN=postgres://USER@HOST/DB odoo-shim serve", err)
@@ -115,7 +111,7 @@ func pointDemo(ctx context.Context, cfg *config.Config, smtpAddr string) error {
 	return models.ConfigureDemo(ctx, cfg.Database.DSN, host, port, "http://"+cfg.Listen)
 }
 
-func printDemo(w io.Writer, addr string) {
+func printDemo(w io.Writer, addr string, c *pgcluster.Cluster) {
 	url := "http://" + addr
 	fmt.Fprintf(w, `
 odoo-shim demo is running at %[1]s (database %[2]s).
@@ -126,6 +122,11 @@ Reset the demo user "ahmad" (id 6) as admin, with Python's own XML-RPC client:
 
 Then open the mail catcher's inbox, %[1]s/dev/mail/ , press "Ubah password" in the mail,
 and choose a new password. The self-service page is %[1]s/web/reset_password .
-Demo logins: admin/admin, ustadz/ustadz-demo, operator/operator-demo. Stop with Ctrl-C.
-`, url, demoDB)
+Demo logins: admin/admin, ustadz/ustadz-demo, operator/operator-demo.
+The demo has no Odoo web client, so its "Sign in" links go nowhere; check a new password
+with XML-RPC authenticate instead.
+
+PostgreSQL: psql -h 127.0.0.1 -p %[3]d -U %[4]s %[2]s   (data in %[5]s,
+kept between runs; "make clean" removes .data to start afresh). Stop with Ctrl-C.
+`, url, demoDB, c.Port, pgcluster.Superuser, c.Dir)
 }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,14 +42,49 @@ type templateState struct {
 	err  error
 }
 
-// Main runs the tests and then stops the cluster, if one was started. Use it from TestMain.
+// clusterPrefix names the test clusters' directories under the temporary directory.
+const clusterPrefix = "odoo-shim-test-pg-"
+
+// Main runs the tests and then stops the cluster, if one was started; an interrupt stops
+// it too. Clusters left by test runs that were killed are stopped and removed first. Use
+// it from TestMain.
 func Main(m *testing.M) {
+	sweepStale()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		stopCluster()
+		os.Exit(1)
+	}()
+
 	code := m.Run()
-	if cluster != nil {
-		_ = cluster.Stop()
-		_ = os.RemoveAll(clusterDir)
-	}
+	stopCluster()
 	os.Exit(code)
+}
+
+var stopOnce sync.Once
+
+func stopCluster() {
+	stopOnce.Do(func() {
+		if cluster != nil {
+			_ = cluster.Stop()
+			_ = os.RemoveAll(clusterDir)
+		}
+	})
+}
+
+// sweepStale removes the test clusters of runs whose process has ended.
+func sweepStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), clusterPrefix+"*"))
+	for _, d := range dirs {
+		if st, err := os.Stat(d); err != nil || time.Since(st.ModTime()) < time.Minute {
+			continue // just created, perhaps by a test binary starting next to this one
+		}
+		if pgcluster.StopStale(d) {
+			_ = os.RemoveAll(d)
+		}
+	}
 }
 
 // Required reports whether database tests must fail rather than skip when PostgreSQL is
@@ -71,7 +108,7 @@ func startCluster() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	clusterDir, clusterErr = os.MkdirTemp("", "odoo-shim-test-pg-")
+	clusterDir, clusterErr = os.MkdirTemp("", clusterPrefix)
 	if clusterErr != nil {
 		return
 	}

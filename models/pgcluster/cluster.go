@@ -8,6 +8,8 @@ package pgcluster
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -39,24 +41,61 @@ type Cluster struct {
 	log  string
 }
 
-// Start initialises dir on first use and starts the cluster in it. A cluster already running
-// in dir (left by an earlier process) is stopped and restarted on a free port.
+// ErrInUse reports a cluster directory that another live process is using.
+var ErrInUse = errors.New("cluster directory in use")
+
+// Start initialises dir on first use and starts the cluster in it. A cluster left running
+// in dir by a process that has ended is stopped and restarted on a free port; one whose
+// owner is still alive gives ErrInUse. When started as root, the cluster runs as the
+// unprivileged user nobody; if nobody cannot reach dir, the cluster lives instead in a
+// directory of its own under the system's temporary directory (see Cluster.Dir), so that
+// no permission of the caller's directories is changed.
 func Start(ctx context.Context, dir string) (*Cluster, error) {
 	bin, err := findBin()
 	if err != nil {
 		return nil, err
 	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
 
-	c := &Cluster{Dir: dir, bin: bin, log: filepath.Join(dir, "postgres.log")}
+	c := &Cluster{Dir: abs, bin: bin}
 	if err := c.prepareDirs(); err != nil {
 		return nil, err
 	}
+	c.log = filepath.Join(c.Dir, "postgres.log")
 
 	if err := c.initdb(ctx); err != nil {
 		return nil, err
 	}
+	if err := c.start(ctx); err != nil {
+		return nil, err
+	}
+	return c, c.claim()
+}
 
-	return c, c.start(ctx)
+// ownerFile records the pid of the process that started the cluster.
+func (c *Cluster) ownerFile() string { return filepath.Join(c.Dir, "owner.pid") }
+
+func (c *Cluster) claim() error {
+	return os.WriteFile(c.ownerFile(), []byte(strconv.Itoa(os.Getpid())), 0o644)
+}
+
+// liveOwner returns the pid of another live process that owns the cluster, or 0.
+func (c *Cluster) liveOwner() int {
+	data, err := os.ReadFile(c.ownerFile())
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid == os.Getpid() || pid <= 0 {
+		return 0
+	}
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return 0
+	}
+	return pid
 }
 
 // DSN returns a libpq URL for database name on this cluster, as the superuser.
@@ -102,34 +141,85 @@ func (c *Cluster) DatabaseExists(ctx context.Context, name string) (bool, error)
 func (c *Cluster) Stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return c.run(ctx, "pg_ctl", "stop", "-D", c.dataDir(), "-m", "fast", "-w")
+	err := c.run(ctx, "pg_ctl", "stop", "-D", c.dataDir(), "-m", "fast", "-w")
+	if err == nil {
+		_ = os.Remove(c.ownerFile())
+	}
+	return err
+}
+
+// StopStale stops a cluster left in dir by a process that has ended, and reports whether
+// dir held one; it leaves a cluster whose owner is alive alone.
+func StopStale(dir string) bool {
+	bin, err := findBin()
+	if err != nil {
+		return false
+	}
+	c := &Cluster{Dir: dir, bin: bin}
+	if c.liveOwner() != 0 {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if c.run(ctx, "pg_ctl", "status", "-D", c.dataDir()) == nil {
+		_ = c.run(ctx, "pg_ctl", "stop", "-D", c.dataDir(), "-m", "immediate", "-w")
+	}
+	return true
 }
 
 func (c *Cluster) dataDir() string { return filepath.Join(c.Dir, "data") }
 func (c *Cluster) sockDir() string { return filepath.Join(c.Dir, "sock") }
 
 func (c *Cluster) prepareDirs() error {
+	if os.Geteuid() == 0 {
+		cred, err := unprivileged()
+		if err != nil {
+			return err
+		}
+		c.cred = cred
+		if !reachable(filepath.Dir(c.Dir)) {
+			c.Dir = relocated(c.Dir)
+		}
+	}
+
 	if err := os.MkdirAll(c.sockDir(), 0o755); err != nil {
 		return fmt.Errorf("create cluster directory: %w", err)
 	}
-
-	if os.Geteuid() != 0 {
+	if c.cred == nil {
 		return nil
 	}
-
-	cred, err := unprivileged()
-	if err != nil {
-		return err
+	// The cluster's own directory must let nobody in; nothing above it is touched.
+	if err := os.Chmod(c.Dir, 0o755); err != nil {
+		return fmt.Errorf("cluster directory: %w", err)
 	}
-	c.cred = cred
+	return chownTree(c.Dir, int(c.cred.Uid), int(c.cred.Gid))
+}
 
-	// The unprivileged user must reach the cluster directory through its parents.
-	for d := c.Dir; d != "/" && d != "."; d = filepath.Dir(d) {
-		if err := ensureTraversable(d); err != nil {
-			return err
+// reachable reports whether other users may traverse dir and every directory above it.
+func reachable(dir string) bool {
+	for d := dir; ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil {
+			// Not there yet: MkdirAll will create it as 0755 under its parent.
+			if d == filepath.Dir(d) {
+				return false
+			}
+			continue
+		}
+		if st.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if d == filepath.Dir(d) {
+			return true
 		}
 	}
-	return chownTree(c.Dir, int(cred.Uid), int(cred.Gid))
+}
+
+// relocated is where a cluster for dir lives when nobody cannot reach dir: a directory of
+// its own, named after dir, under the system's temporary directory.
+func relocated(dir string) string {
+	sum := sha256.Sum256([]byte(dir))
+	return filepath.Join(os.TempDir(), "odoo-shim-pg-"+hex.EncodeToString(sum[:6]))
 }
 
 func (c *Cluster) initdb(ctx context.Context) error {
@@ -146,8 +236,12 @@ func (c *Cluster) initdb(ctx context.Context) error {
 }
 
 func (c *Cluster) start(ctx context.Context) error {
-	// A server left running by an earlier process still owns the data directory.
+	// A server left running by an earlier process still holds the data directory.
 	if c.run(ctx, "pg_ctl", "status", "-D", c.dataDir()) == nil {
+		if pid := c.liveOwner(); pid != 0 {
+			return fmt.Errorf("%w: the PostgreSQL cluster in %s belongs to running process %d "+
+				"(another odoo-shim demo?); stop it first", ErrInUse, c.Dir, pid)
+		}
 		_ = c.Stop()
 	}
 
@@ -240,20 +334,6 @@ func unprivileged() (*syscall.Credential, error) {
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
-}
-
-func ensureTraversable(dir string) error {
-	st, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("cluster directory: %w", err)
-	}
-	if st.Mode().Perm()&0o001 != 0 {
-		return nil
-	}
-	if err := os.Chmod(dir, st.Mode().Perm()|0o011); err != nil {
-		return fmt.Errorf("make %s traversable for postgres: %w", dir, err)
-	}
-	return nil
 }
 
 func chownTree(root string, uid, gid int) error {
