@@ -9,21 +9,23 @@ import (
 // (msgids) with the Indonesian translations Odoo ships, so that a caller of odoo-shim reads
 // what it would read from Odoo.
 const (
-	MsgArchivedUser   = "You cannot perform this action on an archived user."
-	MsgNoEmail        = "Cannot send email: user %s has no email address."
-	MsgResetSent      = "A reset password link was send by email" // sic: Odoo 18.0's msgid
-	MsgSignupSent     = "A signup link was send by email"         // sic, as above
-	MsgNoAccount      = "No account found for this login"
-	MsgManyAccounts   = "Multiple accounts found for this login"
-	MsgNoLogin        = "No login provided."
-	MsgCouldNotReset  = "Could not reset your password"
-	MsgInvalidToken   = "Invalid signup token"
-	MsgTokenExpired   = "Signup token '%s' is not valid or expired"
-	MsgPasswordsDiff  = "Passwords do not match; please retype them."
-	MsgFormNotFilled  = "The form was not properly filled in."
-	MsgPasswordShort  = "Passwords must have at least %d characters, got %d."
-	MsgMailContact    = "Could not contact the mail server, please check your outgoing email server configuration"
-	MsgMailDeliver    = "There was an error when trying to deliver your Email, please check your configuration"
+	MsgArchivedUser  = "You cannot perform this action on an archived user."
+	MsgNoEmail       = "Cannot send email: user %s has no email address."
+	MsgResetSent     = "A reset password link was send by email" // sic: Odoo 18.0's msgid
+	MsgSignupSent    = "A signup link was send by email"         // sic, as above
+	MsgNoAccount     = "No account found for this login"
+	MsgManyAccounts  = "Multiple accounts found for this login"
+	MsgNoLogin       = "No login provided."
+	MsgCouldNotReset = "Could not reset your password"
+	MsgInvalidToken  = "Invalid signup token"
+	MsgTokenExpired  = "Signup token '%s' is not valid or expired"
+	MsgPasswordsDiff = "Passwords do not match; please retype them."
+	MsgFormNotFilled = "The form was not properly filled in."
+	MsgPasswordShort = "Passwords must have at least %d characters, got %d."
+	MsgMailContact   = "Could not contact the mail server, please check your outgoing " +
+		"email server configuration"
+	MsgMailDeliver = "There was an error when trying to deliver your Email, please check " +
+		"your configuration"
 	MsgResetRequested = "Password reset instructions sent to your email"
 	MsgSubjectReset   = "Password reset"
 	MsgSubjectSignup  = "Welcome to Odoo"
@@ -51,19 +53,22 @@ const (
 var indonesian = map[string]string{
 	MsgArchivedUser: "Anda tidak dapat melakukan tindakan ini pada pengguna yang diarsipkan.",
 	// sic: Odoo's translation repeats "pengguna".
-	MsgNoEmail:        "Tidak dapat mengirim email: pengguna %s pengguna tidak memiliki alamat email.",
-	MsgResetSent:      "Link reset password telah dikirim melalui email",
-	MsgSignupSent:     "Link signup telah dikirim melalui email",
-	MsgNoAccount:      "Tidak ada akun yang ditemukan untuk login ini",
-	MsgManyAccounts:   "Lebih dari satu akun ditemukan untuk login ini",
-	MsgNoLogin:        "Tidak ada login yang disediakan.",
-	MsgCouldNotReset:  "Tidak dapat membuat ulang sandi",
-	MsgInvalidToken:   "Pendaftaran tidak valid token",
-	MsgTokenExpired:   "Token signup '%s' tidak valid atau sudahtidak berlaku", // sic
-	MsgPasswordsDiff:  "Kata Sandi tidak cocok; tolong ketik ulang.",
-	MsgFormNotFilled:  "Formulir tidak diisi dengan benar.",
-	MsgMailContact:    "Tidak dapat menghubungi server email, mohon periksa server konfigurasi email outgoing",
-	MsgMailDeliver:    "Terdapat error saat mencoba mengirimkan Email Anda, mohon periksa konfigurasi Anda",
+	MsgNoEmail: "Tidak dapat mengirim email: pengguna %s pengguna tidak memiliki " +
+		"alamat email.",
+	MsgResetSent:     "Link reset password telah dikirim melalui email",
+	MsgSignupSent:    "Link signup telah dikirim melalui email",
+	MsgNoAccount:     "Tidak ada akun yang ditemukan untuk login ini",
+	MsgManyAccounts:  "Lebih dari satu akun ditemukan untuk login ini",
+	MsgNoLogin:       "Tidak ada login yang disediakan.",
+	MsgCouldNotReset: "Tidak dapat membuat ulang sandi",
+	MsgInvalidToken:  "Pendaftaran tidak valid token",
+	MsgTokenExpired:  "Token signup '%s' tidak valid atau sudahtidak berlaku", // sic
+	MsgPasswordsDiff: "Kata Sandi tidak cocok; tolong ketik ulang.",
+	MsgFormNotFilled: "Formulir tidak diisi dengan benar.",
+	MsgMailContact: "Tidak dapat menghubungi server email, mohon periksa server " +
+		"konfigurasi email outgoing",
+	MsgMailDeliver: "Terdapat error saat mencoba mengirimkan Email Anda, mohon periksa " +
+		"konfigurasi Anda",
 	MsgResetRequested: "Instruksi pengaturan ulang kata sandi telah dikirim melalui email anda",
 	MsgSubjectReset:   "Reset Kata sandi",
 	MsgSubjectSignup:  "Selamat datang di Odoo",

@@ -39,7 +39,7 @@ type ResetMail struct {
 	From        string // header From, already formatted ("Name" <addr>)
 	ReplyTo     string
 	To          string // recipient address, normalised
-	ReturnPath  string // header Return-Path; Odoo 18 writes it empty when there is no bounce address
+	ReturnPath  string // header Return-Path; Odoo 18 writes it empty without a bounce address
 	Envelope    string // SMTP MAIL FROM
 	UserName    string // the recipient's display name
 	Login       string

@@ -175,7 +175,8 @@ func readShape(ctx context.Context, db *sqlx.DB, info *DBInfo) error {
 	if info.StoredTokens, err = hasColumn(ctx, db, "res_partner", "signup_token"); err != nil {
 		return err
 	}
-	if info.KeyExpiry, err = hasColumn(ctx, db, "res_users_apikeys", "expiration_date"); err != nil {
+	info.KeyExpiry, err = hasColumn(ctx, db, "res_users_apikeys", "expiration_date")
+	if err != nil {
 		return err
 	}
 	if info.TOTP, err = hasColumn(ctx, db, "res_users", "totp_secret"); err != nil {
