@@ -65,6 +65,7 @@ type Error struct {
 	Message string
 }
 
+// Error returns the message the caller sees.
 func (e *Error) Error() string { return e.Message }
 
 // NewError returns an *Error of the given kind with message msg.

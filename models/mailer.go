@@ -77,6 +77,7 @@ type DeliveryError struct {
 	Err       error
 }
 
+// Error describes the failure for operators; it never holds a password.
 func (e *DeliveryError) Error() string {
 	if e.Code != 0 {
 		return fmt.Sprintf("mail server %s: %s: %d %s", e.Server, e.Stage, e.Code, e.Text)
@@ -84,4 +85,5 @@ func (e *DeliveryError) Error() string {
 	return fmt.Sprintf("mail server %s: %s: %v", e.Server, e.Stage, e.Err)
 }
 
+// Unwrap returns the underlying network, TLS or SMTP error.
 func (e *DeliveryError) Unwrap() error { return e.Err }
