@@ -224,4 +224,3 @@ func sortedKeys(m map[int64]bool) []int64 {
 	return out
 }
 
-var errNotFound = errors.New("not found")

@@ -747,7 +747,7 @@ func TestFloatRepr(t *testing.T) {
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
 	tests := []any{
-		int64(0), int64(math.MaxInt32), int64(math.MinInt32), true, false, 0.1, -0.0,
+		int64(0), int64(math.MaxInt32), int64(math.MinInt32), true, false, 0.1, math.Copysign(0, -1),
 		math.NaN(), math.Inf(1), 5e-324, 1.7976931348623157e308, "", "plain",
 		" \n spaces and\ttabs \n", "a & b <c> ]]> \"'", "Ünïcødé ✓ 𝄞", "a\rb\r\nc",
 		"ctl\x00\x1f", []byte("raw\xffbytes"), utc(2024, 2, 29, 23, 59, 59), []any{},
