@@ -306,6 +306,20 @@ func checkDSN(dsn string) error {
 	return errors.New("the connection string names no dbname")
 }
 
+// DatabaseName returns the database a DSN names, or "".
+func DatabaseName(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		return strings.TrimPrefix(u.Path, "/")
+	}
+	pairs, _ := parseConninfo(dsn)
+	for _, kv := range pairs {
+		if kv[0] == "dbname" {
+			return kv[1]
+		}
+	}
+	return ""
+}
+
 // RedactDSN returns dsn with its password replaced, for logs and error messages. A
 // key=value string that cannot be parsed is not shown at all.
 func RedactDSN(dsn string) string {

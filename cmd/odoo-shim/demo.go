@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 
@@ -39,11 +40,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 
-	cluster, err := startDemoDB(ctx, *data, *fixtures)
+	cluster, err := demoDatabase(ctx, cfg, *data, *fixtures)
 	if err != nil {
 		return err
 	}
-	defer cluster.Stop()
+	if cluster != nil {
+		defer cluster.Stop()
+	}
 
 	mails := catcher.New(catcher.Options{Domain: "odoo-shim-demo"})
 	if err := mails.Start(*smtpAddr); err != nil {
@@ -53,7 +56,6 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer mails.Close()
 
-	cfg.Database.DSN = cluster.DSN(demoDB)
 	if err := pointDemo(ctx, cfg, mails.Addr()); err != nil {
 		return err
 	}
@@ -61,26 +63,47 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	ready := make(chan string, 1)
 	go func() {
 		if addr, ok := <-ready; ok {
-			printDemo(stdout, addr, cluster)
+			printDemo(stdout, addr, cluster, cfg.Database.DSN)
 		}
 	}()
 	return serve(ctx, cfg, log, mails.Handler(), ready)
 }
 
-// startDemoDB starts the private cluster under dir and loads the demo database once.
-func startDemoDB(ctx context.Context, dir, fixtures string) (*pgcluster.Cluster, error) {
+// demoDatabase readies the demo's database: the one ODOO_SHIM_DATABASE_DSN names, when it
+// is set (an empty database, filled on first use), else one in a private cluster under
+// dir, which it returns so that the caller stops it.
+func demoDatabase(ctx context.Context, cfg *config.Config, dir,
+	fixtures string) (*pgcluster.Cluster, error) {
+	var cluster *pgcluster.Cluster
+	if cfg.Database.DSN == "" {
+		var err error
+		if cluster, err = startCluster(ctx, dir); err != nil {
+			return nil, err
+		}
+		cfg.Database.DSN = cluster.DSN(demoDB)
+	}
+
+	if err := loadDemo(ctx, cfg.Database.DSN, cluster != nil, fixtures); err != nil {
+		if cluster != nil {
+			cluster.Stop()
+		}
+		return nil, err
+	}
+	return cluster, nil
+}
+
+func startCluster(ctx context.Context, dir string) (*pgcluster.Cluster, error) {
 	cluster, err := pgcluster.Start(ctx, filepath.Join(dir, "pg"))
 	if errors.Is(err, pgcluster.ErrNoPostgres) {
-		return nil, fmt.Errorf("%w\nTo serve an existing Odoo database instead: "+
-			"ODOO_SHIM_DATABASE_DSN=postgres://USER@HOST/DB odoo-shim serve", err)
+		return nil, fmt.Errorf("%w\nOr give the demo an empty database of a PostgreSQL server "+
+			"you have: ODOO_SHIM_DATABASE_DSN=postgres://USER@HOST/EMPTYDB make run", err)
 	}
 	if err != nil {
 		return nil, err
 	}
-
 	ok, err := cluster.DatabaseExists(ctx, demoDB)
 	if err == nil && !ok {
-		err = loadDemo(ctx, cluster, fixtures)
+		err = cluster.CreateDatabase(ctx, demoDB, "")
 	}
 	if err != nil {
 		cluster.Stop()
@@ -89,17 +112,17 @@ func startDemoDB(ctx context.Context, dir, fixtures string) (*pgcluster.Cluster,
 	return cluster, nil
 }
 
-func loadDemo(ctx context.Context, c *pgcluster.Cluster, fixtures string) error {
-	if err := c.CreateDatabase(ctx, demoDB, ""); err != nil {
-		return err
-	}
+func loadDemo(ctx context.Context, dsn string, owned bool, fixtures string) error {
+	var scripts []string
 	for _, f := range []string{"schema.sql", "demo.sql"} {
-		if err := c.LoadFile(ctx, demoDB, filepath.Join(fixtures, f)); err != nil {
-			_ = c.Exec(ctx, "postgres", "DROP DATABASE "+demoDB)
-			return fmt.Errorf("load demo data: %w", err)
+		b, err := os.ReadFile(filepath.Join(fixtures, f))
+		if err != nil {
+			return fmt.Errorf("demo data: %w", err)
 		}
+		scripts = append(scripts, string(b))
 	}
-	return nil
+	_, err := models.LoadDemo(ctx, dsn, owned, scripts...)
+	return err
 }
 
 func pointDemo(ctx context.Context, cfg *config.Config, smtpAddr string) error {
@@ -111,8 +134,9 @@ func pointDemo(ctx context.Context, cfg *config.Config, smtpAddr string) error {
 	return models.ConfigureDemo(ctx, cfg.Database.DSN, host, port, "http://"+cfg.Listen)
 }
 
-func printDemo(w io.Writer, addr string, c *pgcluster.Cluster) {
+func printDemo(w io.Writer, addr string, c *pgcluster.Cluster, dsn string) {
 	url := "http://" + addr
+	db := config.DatabaseName(dsn)
 	fmt.Fprintf(w, `
 odoo-shim demo is running at %[1]s (database %[2]s).
 
@@ -125,8 +149,13 @@ and choose a new password. The self-service page is %[1]s/web/reset_password .
 Demo logins: admin/admin, ustadz/ustadz-demo, operator/operator-demo.
 The demo has no Odoo web client, so its "Sign in" links go nowhere; check a new password
 with XML-RPC authenticate instead.
-
-PostgreSQL: psql -h 127.0.0.1 -p %[3]d -U %[4]s %[2]s   (data in %[5]s,
-kept between runs; "make clean" removes .data to start afresh). Stop with Ctrl-C.
-`, url, demoDB, c.Port, pgcluster.Superuser, c.Dir)
+`, url, db)
+	if c != nil {
+		fmt.Fprintf(w, "\nPostgreSQL: psql -h 127.0.0.1 -p %d -U %s %s   (data in %s,\n"+
+			"kept between runs; \"make clean\" removes .data to start afresh).\n",
+			c.Port, pgcluster.Superuser, db, c.Dir)
+	} else {
+		fmt.Fprintf(w, "\nDatabase: %s\n", config.RedactDSN(dsn))
+	}
+	fmt.Fprintln(w, "Stop with Ctrl-C.")
 }

@@ -98,3 +98,42 @@ func waitForLine(t *testing.T, out *syncBuffer, done chan error, prefix string) 
 		}
 	}
 }
+
+// With ODOO_SHIM_DATABASE_DSN naming an empty database, the demo fills it and runs there;
+// a database that already holds other tables is refused and left untouched.
+func TestDemoOnGivenDatabase(t *testing.T) {
+	c := modeltest.Cluster(t)
+	name := "demo_given"
+	if err := c.CreateDatabase(context.Background(), name, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ODOO_SHIM_DATABASE_DSN", c.DSN(name))
+	addr := freeAddr(t)
+	t.Setenv("ODOO_SHIM_LISTEN", addr)
+
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "--smtp", "127.0.0.1:0", "--fixtures",
+			filepath.Join("..", "..", "testdata", "odoo18")}, out, &syncBuffer{})
+	}()
+	line := waitForLine(t, out, done, "python3 -c ")
+	res, err := exec.Command("sh", "-c", line).CombinedOutput()
+	if err != nil || !bytes.Contains(res, []byte("display_notification")) {
+		t.Errorf("the demo's python line on the given database: %v\n%s", err, res)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("demo: %v", err)
+	}
+
+	_, odoo := modeltest.NewDatabase(t, modeltest.Own18)
+	modeltest.Exec(t, odoo, "DELETE FROM ir_config_parameter WHERE key = 'odoo_shim.demo'")
+	t.Setenv("ODOO_SHIM_DATABASE_DSN", c.DSN(odoo))
+	err = run(context.Background(), []string{"demo", "--smtp", "127.0.0.1:0", "--fixtures",
+		filepath.Join("..", "..", "testdata", "odoo18")}, out, &syncBuffer{})
+	if err == nil || !strings.Contains(err.Error(), "give the demo an empty database") {
+		t.Errorf("demo on a database that is not a demo = %v", err)
+	}
+}
