@@ -20,32 +20,43 @@ type sender struct {
 	fallbackFilter string
 }
 
-// senders reads, for the companies of users, the values Odoo uses to address their mails.
-func (s *Store) senders(ctx context.Context, tx *sqlx.Tx, users []User,
-	filter string) (map[int64]sender, error) {
-	servers, err := mailServers(ctx, tx)
+// mailSettings is what every mail of a call shares: link settings, and per company who
+// its mails are from and which servers may carry them.
+type mailSettings struct {
+	link    linkSettings
+	senders map[int64]sender
+}
+
+// loadMailSettings reads the settings a call's mails need. None of it depends on the users
+// being reset, so it runs beside the transaction that locks them.
+func (s *Store) loadMailSettings(ctx context.Context, q sqlx.QueryerContext,
+	signupType string) (*mailSettings, error) {
+	ls, err := s.linkSettings(ctx, q, signupType)
 	if err != nil {
 		return nil, err
 	}
-
-	ids := map[int64]bool{}
-	for _, u := range users {
-		ids[u.CompanyID] = true
+	servers, err := mailServers(ctx, q)
+	if err != nil {
+		return nil, err
 	}
-	out := make(map[int64]sender, len(ids))
-	for _, cid := range sortedKeys(ids) {
-		snd, err := s.companySender(ctx, tx, cid)
-		if err != nil {
-			return nil, err
-		}
-		snd.servers, snd.fallbackFilter = servers, filter
-		out[cid] = snd
+	senders, err := s.companySenders(ctx, q)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	for cid, snd := range senders {
+		snd.servers, snd.fallbackFilter = servers, ls.fromFilter
+		senders[cid] = snd
+	}
+	return &mailSettings{link: ls, senders: senders}, nil
 }
 
-func (s *Store) companySender(ctx context.Context, tx *sqlx.Tx, cid int64) (sender, error) {
-	var c struct {
+// companySenders reads every company's sender: its formatted address and, from Odoo 17,
+// its mail alias domain's notifications and bounce addresses (odoo.conf's email_from
+// standing in for a company without one).
+func (s *Store) companySenders(ctx context.Context, q sqlx.QueryerContext) (map[int64]sender,
+	error) {
+	var rows []struct {
+		ID          int64          `db:"id"`
 		Name        string         `db:"name"`
 		Email       sql.NullString `db:"email"`
 		Domain      sql.NullString `db:"domain"`
@@ -53,44 +64,46 @@ func (s *Store) companySender(ctx context.Context, tx *sqlx.Tx, cid int64) (send
 		Bounce      sql.NullString `db:"bounce_alias"`
 	}
 	query := `
-		SELECT c.name, p.email, NULL AS domain, NULL AS default_from, NULL AS bounce_alias
-		FROM res_company c JOIN res_partner p ON p.id = c.partner_id
-		WHERE c.id = $1`
+		SELECT c.id, c.name, p.email, NULL AS domain, NULL AS default_from, NULL AS bounce_alias
+		FROM res_company c JOIN res_partner p ON p.id = c.partner_id`
 	if s.info.Major >= 17 {
 		query = `
-		SELECT c.name, p.email, d.name AS domain, d.default_from, d.bounce_alias
+		SELECT c.id, c.name, p.email, d.name AS domain, d.default_from, d.bounce_alias
 		FROM res_company c
 		JOIN res_partner p ON p.id = c.partner_id
-		LEFT JOIN mail_alias_domain d ON d.id = c.alias_domain_id
-		WHERE c.id = $1`
+		LEFT JOIN mail_alias_domain d ON d.id = c.alias_domain_id`
 	}
-	if err := tx.GetContext(ctx, &c, query, cid); err != nil {
-		return sender{}, fmt.Errorf("read company %d: %w", cid, err)
-	}
-
-	snd := sender{company: c.Name}
-	if addr := normalizeEmail(c.Email.String); addr != "" {
-		snd.from = formatAddr(c.Name, bareAddress(c.Email.String))
-	}
-	if s.info.Major < 17 {
-		return snd, s.catchallAddresses(ctx, tx, &snd)
+	if err := sqlx.SelectContext(ctx, q, &rows, query); err != nil {
+		return nil, fmt.Errorf("read companies: %w", err)
 	}
 
-	// Odoo 17+: the company's mail alias domain gives the notifications address (its
-	// default From) and the bounce address; without one, odoo.conf's email_from stands in.
-	if !c.Domain.Valid {
-		snd.notifications = s.set.EmailFrom
-		return snd, nil
+	out := make(map[int64]sender, len(rows))
+	for _, c := range rows {
+		snd := sender{company: c.Name}
+		if addr := normalizeEmail(c.Email.String); addr != "" {
+			snd.from = formatAddr(c.Name, bareAddress(c.Email.String))
+		}
+		switch {
+		case s.info.Major < 17:
+			if err := s.catchallAddresses(ctx, q, &snd); err != nil {
+				return nil, err
+			}
+		case !c.Domain.Valid:
+			snd.notifications = s.set.EmailFrom
+		default:
+			snd.notifications = joinLocal(c.DefaultFrom.String, c.Domain.String)
+			snd.bounce = joinLocal(c.Bounce.String, c.Domain.String)
+		}
+		out[c.ID] = snd
 	}
-	snd.notifications = joinLocal(c.DefaultFrom.String, c.Domain.String)
-	snd.bounce = joinLocal(c.Bounce.String, c.Domain.String)
-	return snd, nil
+	return out, nil
 }
 
 // catchallAddresses reads Odoo 15/16's mail.default.from, mail.bounce.alias and
 // mail.catchall.domain parameters.
-func (s *Store) catchallAddresses(ctx context.Context, tx *sqlx.Tx, snd *sender) error {
-	p, err := params(ctx, tx, "mail.default.from", "mail.catchall.domain", "mail.bounce.alias")
+func (s *Store) catchallAddresses(ctx context.Context, q sqlx.QueryerContext,
+	snd *sender) error {
+	p, err := params(ctx, q, "mail.default.from", "mail.catchall.domain", "mail.bounce.alias")
 	if err != nil {
 		return err
 	}

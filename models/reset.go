@@ -124,6 +124,16 @@ func (s *Store) resetUsers(ctx context.Context, req ResetRequest, c caller,
 // in one transaction that it commits.
 func (s *Store) prepareReset(ctx context.Context, req ResetRequest, c caller,
 	signupType string) ([]*outgoing, *priorState, error) {
+	type loaded struct {
+		ms  *mailSettings
+		err error
+	}
+	settings := make(chan loaded, 1)
+	go func() {
+		ms, err := s.loadMailSettings(ctx, s.db, signupType)
+		settings <- loaded{ms, err}
+	}()
+
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("begin: %w", err)
@@ -138,10 +148,15 @@ func (s *Store) prepareReset(ctx context.Context, req ResetRequest, c caller,
 	if err != nil {
 		return nil, nil, err
 	}
-	mails, err := s.composeMails(ctx, tx, users, req.Context, signupType)
+	states, err := partnerStates(ctx, tx, partnerIDs(users))
 	if err != nil {
 		return nil, nil, err
 	}
+	ld := <-settings
+	if ld.err != nil {
+		return nil, nil, ld.err
+	}
+	mails := s.composeMails(users, states, ld.ms, req.Context, signupType)
 	for _, m := range mails {
 		if m.server.Host == "" {
 			return nil, nil, NewError(KindUserError, T(c.lang, MsgMissingSMTP))
@@ -208,10 +223,7 @@ type partnerRow struct {
 // prepareSignup writes signup_type as Odoo's signup_prepare does and returns what was there.
 func (s *Store) prepareSignup(ctx context.Context, tx *sqlx.Tx, caller int64, users []User,
 	signupType string) (*priorState, error) {
-	partners := make([]int64, len(users))
-	for i, u := range users {
-		partners[i] = u.PartnerID
-	}
+	partners := partnerIDs(users)
 	// PostgreSQL keeps microseconds; the stamp must compare equal once stored.
 	prior := &priorState{stamp: s.now().Truncate(time.Microsecond), caller: caller,
 		partners: make(map[int64]partnerRow, len(users))}
@@ -305,32 +317,23 @@ type outgoing struct {
 	delivered bool
 }
 
-func (s *Store) composeMails(ctx context.Context, tx *sqlx.Tx, users []User,
-	callCtx map[string]any, signupType string) ([]*outgoing, error) {
-	ls, err := s.linkSettings(ctx, tx, signupType)
-	if err != nil {
-		return nil, err
-	}
-	partners := make([]int64, len(users))
-	for i, u := range users {
-		partners[i] = u.PartnerID
-	}
-	states, err := partnerStates(ctx, tx, partners)
-	if err != nil {
-		return nil, err
-	}
-	senders, err := s.senders(ctx, tx, users, ls.fromFilter)
-	if err != nil {
-		return nil, err
-	}
-
-	exp := s.now().Add(time.Duration(ls.hoursN) * time.Hour).Unix()
+func (s *Store) composeMails(users []User, states map[int64]SignupPayload, ms *mailSettings,
+	callCtx map[string]any, signupType string) []*outgoing {
+	exp := s.now().Add(time.Duration(ms.link.hoursN) * time.Hour).Unix()
 	out := make([]*outgoing, len(users))
 	for i, u := range users {
-		token := SignToken(ls.secret, states[u.PartnerID], exp)
-		out[i] = s.composeOne(u, ls, token, senders[u.CompanyID], callCtx, signupType)
+		token := SignToken(ms.link.secret, states[u.PartnerID], exp)
+		out[i] = s.composeOne(u, ms.link, token, ms.senders[u.CompanyID], callCtx, signupType)
 	}
-	return out, nil
+	return out
+}
+
+func partnerIDs(users []User) []int64 {
+	ids := make([]int64, len(users))
+	for i, u := range users {
+		ids[i] = u.PartnerID
+	}
+	return ids
 }
 
 func (s *Store) composeOne(u User, ls linkSettings, token string, snd sender,

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -213,13 +212,4 @@ func (s *Store) FindByLogin(ctx context.Context, login string) ([]int64, error) 
 		return nil, fmt.Errorf("find users by e-mail: %w", err)
 	}
 	return ids, nil
-}
-
-func sortedKeys(m map[int64]bool) []int64 {
-	out := make([]int64, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
 }
