@@ -22,13 +22,15 @@ const EnvPrefix = "ODOO_SHIM"
 
 // Config is the whole configuration.
 type Config struct {
-	Listen   string   `mapstructure:"listen"`
-	Database Database `mapstructure:"database"`
-	Odoo     Odoo     `mapstructure:"odoo"`
-	Mail     Mail     `mapstructure:"mail"`
-	SMTP     SMTP     `mapstructure:"smtp"`
-	Limits   Limits   `mapstructure:"limits"`
-	Log      Log      `mapstructure:"log"`
+	Listen string `mapstructure:"listen"`
+	// ProxyMode trusts X-Forwarded-For from the reverse proxy in front, as Odoo's option.
+	ProxyMode bool     `mapstructure:"proxy_mode"`
+	Database  Database `mapstructure:"database"`
+	Odoo      Odoo     `mapstructure:"odoo"`
+	Mail      Mail     `mapstructure:"mail"`
+	SMTP      SMTP     `mapstructure:"smtp"`
+	Limits    Limits   `mapstructure:"limits"`
+	Log       Log      `mapstructure:"log"`
 }
 
 // Database says where the Odoo database is.

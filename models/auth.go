@@ -39,14 +39,16 @@ func (s *Store) Authenticate(ctx context.Context, login, password string) (int64
 	if login == "" || password == "" {
 		return 0, ErrAccessDenied
 	}
+	// Unlike an object call's check, a login always passes the cooldown first, cached
+	// credentials included, as Odoo's _login does.
+	if err := s.admit(ctx); err != nil {
+		return 0, err
+	}
 
 	var uid int64
 	err := s.db.GetContext(ctx, &uid, `
 		SELECT id FROM res_users WHERE login = $1 AND active ORDER BY id LIMIT 1`, login)
 	if errors.Is(err, sql.ErrNoRows) {
-		if err := s.admit(ctx); err != nil {
-			return 0, err
-		}
 		s.record(ctx, false)
 		return 0, ErrAccessDenied
 	}
@@ -57,6 +59,7 @@ func (s *Store) Authenticate(ctx context.Context, login, password string) (int64
 	if err := s.Check(ctx, uid, password); err != nil {
 		return 0, err
 	}
+	s.record(ctx, true)
 	return uid, s.recordLogin(ctx, s.db, uid)
 }
 

@@ -11,33 +11,37 @@ type Kind int
 
 // Exception classes odoo-shim raises, as Odoo would.
 const (
-	KindUserError        Kind = iota + 1 // odoo.exceptions.UserError
-	KindAccessError                      // odoo.exceptions.AccessError
-	KindAccessDenied                     // odoo.exceptions.AccessDenied
-	KindMissingError                     // odoo.exceptions.MissingError
-	KindValidationError                  // odoo.exceptions.ValidationError
-	KindException                        // builtins.Exception, a plain Python exception
-	KindAttributeError                   // builtins.AttributeError
-	KindTypeError                        // builtins.TypeError
-	KindValueError                       // builtins.ValueError
-	KindKeyError                         // builtins.KeyError
-	KindNameError                        // builtins.NameError
-	KindOperationalError                 // psycopg2.OperationalError
+	KindUserError         Kind = iota + 1 // odoo.exceptions.UserError
+	KindAccessError                       // odoo.exceptions.AccessError
+	KindAccessDenied                      // odoo.exceptions.AccessDenied
+	KindMissingError                      // odoo.exceptions.MissingError
+	KindValidationError                   // odoo.exceptions.ValidationError
+	KindException                         // builtins.Exception, a plain Python exception
+	KindAttributeError                    // builtins.AttributeError
+	KindTypeError                         // builtins.TypeError
+	KindValueError                        // builtins.ValueError
+	KindKeyError                          // builtins.KeyError
+	KindNameError                         // builtins.NameError
+	KindOperationalError                  // psycopg2.OperationalError
+	KindUnboundLocalError                 // builtins.UnboundLocalError
+	KindOverflowError                     // builtins.OverflowError
 )
 
 var kindNames = map[Kind]string{
-	KindUserError:        "odoo.exceptions.UserError",
-	KindAccessError:      "odoo.exceptions.AccessError",
-	KindAccessDenied:     "odoo.exceptions.AccessDenied",
-	KindMissingError:     "odoo.exceptions.MissingError",
-	KindValidationError:  "odoo.exceptions.ValidationError",
-	KindException:        "builtins.Exception",
-	KindAttributeError:   "builtins.AttributeError",
-	KindTypeError:        "builtins.TypeError",
-	KindValueError:       "builtins.ValueError",
-	KindKeyError:         "builtins.KeyError",
-	KindNameError:        "builtins.NameError",
-	KindOperationalError: "psycopg2.OperationalError",
+	KindUserError:         "odoo.exceptions.UserError",
+	KindAccessError:       "odoo.exceptions.AccessError",
+	KindAccessDenied:      "odoo.exceptions.AccessDenied",
+	KindMissingError:      "odoo.exceptions.MissingError",
+	KindValidationError:   "odoo.exceptions.ValidationError",
+	KindException:         "builtins.Exception",
+	KindAttributeError:    "builtins.AttributeError",
+	KindTypeError:         "builtins.TypeError",
+	KindValueError:        "builtins.ValueError",
+	KindKeyError:          "builtins.KeyError",
+	KindNameError:         "builtins.NameError",
+	KindOperationalError:  "psycopg2.OperationalError",
+	KindUnboundLocalError: "builtins.UnboundLocalError",
+	KindOverflowError:     "builtins.OverflowError",
 }
 
 // PythonName returns the qualified Python class name, e.g. "odoo.exceptions.UserError".

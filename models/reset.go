@@ -86,6 +86,13 @@ func (s *Store) ActionResetPassword(ctx context.Context, req ResetRequest) (*Not
 		return nil, nil
 	}
 
+	// Odoo 18 sets its message inside the loop over the users, so an empty call fails
+	// with Python's error for the unset variable instead of claiming a mail was sent.
+	if len(uniqueIDs(req.IDs)) == 0 {
+		return nil, NewError(KindUnboundLocalError, "cannot access local variable "+
+			"'message' where it is not associated with a value")
+	}
+
 	signupType, sent := "reset", MsgResetSent
 	if contextIsOne(req.Context, "create_user") {
 		signupType, sent = "signup", MsgSignupSent

@@ -419,7 +419,10 @@ func TestLoginCooldown(t *testing.T) {
 		t.Fatalf("during cooldown = %v; want %q", err, MsgTooManyFailures)
 	}
 	if err := s.Check(attacker, 2, "admin"); err != nil {
-		t.Errorf("a cached credential is refused: %v", err)
+		t.Errorf("an object call with a cached credential is refused: %v", err)
+	}
+	if _, err := s.Authenticate(attacker, "admin", "admin"); err == nil {
+		t.Error("a login with a cached credential passes during the cooldown")
 	}
 	if err := s.Check(other, 11, "ustadz-demo"); err != nil {
 		t.Errorf("another address is refused: %v", err)

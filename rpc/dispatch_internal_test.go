@@ -66,3 +66,22 @@ func TestCSRFToken(t *testing.T) {
 		}
 	}
 }
+
+func TestForwardedIP(t *testing.T) {
+	tests := []struct{ header, want string }{
+		{"203.0.113.9", "203.0.113.9"},
+		{"198.51.100.1, 203.0.113.9", "203.0.113.9"}, // only the proxy's own entry counts
+		{"", "192.0.2.1"},
+		{"not-an-ip", "192.0.2.1"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = "192.0.2.1:5555"
+		if tt.header != "" {
+			r.Header.Set("X-Forwarded-For", tt.header)
+		}
+		if got := forwardedIP(r); got != tt.want {
+			t.Errorf("forwardedIP(%q) = %s; want %s", tt.header, got, tt.want)
+		}
+	}
+}

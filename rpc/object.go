@@ -216,9 +216,17 @@ func asUID(v any) (int64, error) {
 	case int64:
 		return x, nil
 	case float64:
+		if math.IsNaN(x) {
+			return 0, models.NewError(models.KindValueError, "cannot convert float NaN to integer")
+		}
+		if math.IsInf(x, 0) {
+			return 0, models.NewError(models.KindOverflowError,
+				"cannot convert float infinity to integer")
+		}
 		if math.Abs(x) < 1<<62 {
 			return int64(x), nil
 		}
+		return 0, models.ErrAccessDenied // a uid no row can have
 	case bool:
 		if x {
 			return 1, nil

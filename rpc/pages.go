@@ -88,7 +88,7 @@ func (p *pages) serveReset(w http.ResponseWriter, r *http.Request) {
 	sid := p.session(w, r)
 	if r.Method == http.MethodPost && !checkCSRF(secret, sid, r.PostForm.Get("csrf_token"),
 		p.s.opt.Now()) {
-		p.s.log.Warn("reset form with a bad CSRF token", "client_ip", clientIP(r))
+		p.s.log.Warn("reset form with a bad CSRF token", "client_ip", models.ClientOf(r.Context()))
 		p.badRequest(w, "Session expired (invalid CSRF token)")
 		return
 	}
@@ -111,7 +111,7 @@ func (p *pages) withToken(ctx context.Context, w http.ResponseWriter, r *http.Re
 	v *resetView, token string) {
 	info, err := p.s.store.SignupInfo(ctx, token)
 	if errors.Is(err, models.ErrBadToken) {
-		p.s.log.Warn("reset link refused", "client_ip", clientIP(r))
+		p.s.log.Warn("reset link refused", "client_ip", models.ClientOf(r.Context()))
 		p.invalid(w, r, v, pageLang(r, ""))
 		return
 	}
@@ -164,7 +164,7 @@ func (p *pages) setPassword(ctx context.Context, w http.ResponseWriter, r *http.
 		return
 	}
 
-	p.s.log.Info("password reset completed", "user_id", info.UserID, "client_ip", clientIP(r))
+	p.s.log.Info("password reset completed", "user_id", info.UserID, "client_ip", models.ClientOf(r.Context()))
 	v.Message, v.Token = texts(lang).PasswordChanged, ""
 	v.T = texts(lang)
 	v.T.NextStep = v.T.NextDone
@@ -195,7 +195,7 @@ func (p *pages) withoutToken(ctx context.Context, w http.ResponseWriter, r *http
 		return
 	}
 
-	p.s.log.Info("reset link requested", "client_ip", clientIP(r))
+	p.s.log.Info("reset link requested", "client_ip", models.ClientOf(r.Context()))
 	_, err = p.s.store.ResetPassword(ctx, models.SuperuserID, v.Login,
 		map[string]any{"lang": lang})
 	if e, ok := models.AsError(err); ok {
@@ -309,13 +309,23 @@ func validUTF8(s string) string {
 	return b.String()
 }
 
-// clientIP is the peer address; odoo-shim does not trust forwarding headers by default.
-func clientIP(r *http.Request) string {
+// peerIP is the address of the connection's other end.
+func peerIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// forwardedIP is the address the reverse proxy in front reports, as Odoo's proxy_mode reads
+// it: the last entry of X-Forwarded-For, the one that proxy added itself.
+func forwardedIP(r *http.Request) string {
+	hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+	if ip := strings.TrimSpace(hops[len(hops)-1]); net.ParseIP(ip) != nil {
+		return ip
+	}
+	return peerIP(r)
 }
 
 // pageLang picks the page language: the account's own when known, else the browser's

@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"fmt"
+	"html"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -20,6 +21,9 @@ type Options struct {
 	MaxBodyBytes   int64
 	MaxXMLDepth    int
 	RequestTimeout time.Duration
+	// ProxyMode trusts the X-Forwarded-For header a reverse proxy in front adds, as Odoo's
+	// proxy_mode does, so that logs and login throttling see the real client address.
+	ProxyMode bool
 	// DevMail, when set, is served under /dev/mail: the demo's mail catcher inbox.
 	DevMail http.Handler
 	Logger  *slog.Logger
@@ -84,7 +88,11 @@ func (s *Server) limitRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), s.opt.RequestTimeout)
 		defer cancel()
-		ctx = models.WithClient(ctx, clientIP(r))
+		ip := peerIP(r)
+		if s.opt.ProxyMode {
+			ip = forwardedIP(r)
+		}
+		ctx = models.WithClient(ctx, ip)
 		r.Body = http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
@@ -120,8 +128,14 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Allow", "POST")
+	htmlError(w, http.StatusMethodNotAllowed, "Method Not Allowed",
+		"The method is not allowed for the requested URL.")
+}
+
+// htmlError writes an error page shaped like werkzeug's, which Odoo sends for HTTP errors.
+func htmlError(w http.ResponseWriter, status int, title, text string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusMethodNotAllowed)
-	fmt.Fprint(w, "<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n"+
-		"<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<!doctype html>\n<html lang=en>\n<title>%d %s</title>\n<h1>%s</h1>\n"+
+		"<p>%s</p>\n", status, title, title, html.EscapeString(text))
 }

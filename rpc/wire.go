@@ -55,8 +55,8 @@ type jsonRequest struct {
 func (s *Server) serveJSONRPC(w http.ResponseWriter, r *http.Request) {
 	if !isJSON(r.Header.Get("Content-Type")) {
 		drain(r)
-		http.Error(w, "Request inferred type is compatible with ['http'] but '/jsonrpc' "+
-			"is type='json'.", http.StatusBadRequest)
+		htmlError(w, http.StatusBadRequest, "Bad Request", "Request inferred type is "+
+			"compatible with ['http'] but '/jsonrpc' is type='json'.")
 		return
 	}
 	req, ok := readJSONRequest(w, r)
@@ -79,15 +79,17 @@ func (s *Server) jsonCall(r *http.Request, raw json.RawMessage) (any, error) {
 				"jsonrpc() got an unexpected keyword argument '%s'", k)
 		}
 	}
+	for _, k := range []string{"service", "method", "args"} {
+		if _, ok := params[k]; !ok {
+			return nil, models.Errorf(models.KindTypeError,
+				"jsonrpc() missing 1 required positional argument: '%s'", k)
+		}
+	}
 	service, _ := params["service"].(string)
 	name, _ := params["method"].(string)
 	args, ok := params["args"].([]any)
 	if !ok && params["args"] != nil {
 		return nil, models.NewError(models.KindTypeError, "args must be a list")
-	}
-	if service == "" || name == "" {
-		return nil, models.NewError(models.KindTypeError,
-			"jsonrpc() missing required arguments: 'service' and 'method'")
 	}
 
 	res, err := s.dispatch(r.Context(), service, name, args)

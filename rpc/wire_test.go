@@ -111,6 +111,20 @@ func TestXMLRPCInputs(t *testing.T) {
 			"admin", "res.users", "reset_password", []any{"nobody"}), "1",
 			"Exception: Tidak ada akun yang ditemukan untuk login ini"},
 		{"about", "/xmlrpc/2/common", encodeCall(t, "about"), "", "See http://openerp.com"},
+		{"no ids", "/xmlrpc/2/object", encodeCall(t, "execute_kw", db, 2, "admin", "res.users",
+			"action_reset_password", []any{[]any{}}), "1", "UnboundLocalError: cannot access " +
+			"local variable 'message' where it is not associated with a value"},
+		{"uid nan", "/xmlrpc/2/object", `<methodCall><methodName>execute_kw</methodName>` +
+			`<params><param><value><string>` + db + `</string></value></param><param><value>` +
+			`<double>nan</double></value></param><param><value>admin</value></param>` +
+			`<param><value>res.users</value></param><param><value>action_reset_password` +
+			`</value></param><param><value><array><data/></array></value></param></params>` +
+			`</methodCall>`, "1", "ValueError: cannot convert float NaN to integer"},
+		{"latin-1 request", "/xmlrpc/2/common", "<?xml version='1.0' encoding='iso-8859-1'?>" +
+			"<methodCall><methodName>login</methodName><params><param><value><string>" + db +
+			"</string></value></param><param><value><string>admin</string></value></param>" +
+			"<param><value><string>admin</string></value></param></params></methodCall>", "",
+			"<int>2</int>"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,7 +180,7 @@ func TestJSONRPCInputs(t *testing.T) {
 	}{
 		{"not json", "application/json", "{nope", 400, nil, "Invalid JSON data"},
 		{"not an object", "application/json", "[1,2]", 400, nil, "Invalid JSON-RPC data"},
-		{"wrong content type", "text/plain", call(reset + "]}"), 400, nil, "type='json'"},
+		{"wrong content type", "text/plain", call(reset + "]}"), 400, nil, "is type="},
 		{"result", "application/json", call(reset + "]}"), 200, func(m map[string]any) bool {
 			return m["id"] == "abc" && m["result"].(map[string]any)["tag"] == "display_notification"
 		}, ""},
@@ -180,6 +194,11 @@ func TestJSONRPCInputs(t *testing.T) {
 			d := m["error"].(map[string]any)["data"].(map[string]any)
 			return d["name"] == "builtins.TypeError"
 		}, ""},
+		{"no args", "application/json", call(`{"service":"common","method":"version"}`), 200,
+			func(m map[string]any) bool {
+				d := m["error"].(map[string]any)["data"].(map[string]any)
+				return d["name"] == "builtins.TypeError"
+			}, ""},
 		{"json-rpc content type", "application/json-rpc", call(`{"service":"common",` +
 			`"method":"version","args":[]}`), 200, func(m map[string]any) bool {
 			return m["result"].(map[string]any)["server_serie"] == "18.0"

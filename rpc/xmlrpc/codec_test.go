@@ -248,9 +248,9 @@ func TestDecodeCallRejects(t *testing.T) {
 			`<methodCall><methodName>&x;</methodName></methodCall>`, DefaultLimits, "DOCTYPE"},
 		{"undeclared entity", value("<string>&x;</string>"), DefaultLimits,
 			"invalid character entity &x;"},
-		{"latin-1", `<?xml version="1.0" encoding="ISO-8859-1"?>` +
+		{"shift_jis", `<?xml version="1.0" encoding="Shift_JIS"?>` +
 			"<methodCall><methodName>m</methodName></methodCall>", DefaultLimits,
-			`unsupported encoding "ISO-8859-1"`},
+			`unsupported encoding "Shift_JIS"`},
 		{"utf-16", `<?xml version="1.0" encoding="UTF-16"?><methodCall/>`, DefaultLimits,
 			`unsupported encoding "UTF-16"`},
 		{"non-ASCII in us-ascii", `<?xml version="1.0" encoding="us-ascii"?>` +
@@ -983,5 +983,18 @@ func TestDecodeErrorType(t *testing.T) {
 	}
 	if reflect.TypeOf(errTooLarge) != reflect.TypeOf(&DecodeError{}) {
 		t.Error("errTooLarge is not a *DecodeError")
+	}
+}
+
+func TestDecodeLatin1(t *testing.T) {
+	body := "<?xml version='1.0' encoding='iso-8859-1'?><methodCall><methodName>login" +
+		"</methodName><params><param><value><string>caf\xe9 \xc0 la cr\xe8me</string></value>" +
+		"</param></params></methodCall>"
+	call, err := DecodeCall(strings.NewReader(body), DefaultLimits)
+	if err != nil {
+		t.Fatalf("DecodeCall: %v", err)
+	}
+	if got := call.Params[0]; got != "café À la crème" {
+		t.Errorf("param = %q; want %q", got, "café À la crème")
 	}
 }

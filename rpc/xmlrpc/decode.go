@@ -121,14 +121,42 @@ func newDecoder(r io.Reader, lim Limits) *decoder {
 	return &decoder{x: x, lim: lim}
 }
 
-// charsetReader admits US-ASCII, a subset of UTF-8, and refuses every other declared
-// encoding; UTF-8 itself never reaches it.
+// charsetReader admits the encodings expat reads itself besides UTF-8: US-ASCII, a subset
+// of UTF-8, and ISO-8859-1, which Python's xmlrpc.client sends when told to. Every other
+// declared encoding is refused; UTF-8 itself never reaches it.
 func charsetReader(charset string, input io.Reader) (io.Reader, error) {
 	switch strings.ToLower(charset) {
 	case "us-ascii", "ascii":
 		return &asciiReader{r: input}, nil
+	case "iso-8859-1", "iso8859-1", "latin-1", "latin1":
+		return &latin1Reader{r: input}, nil
 	}
 	return nil, decodeErrorf("unsupported encoding %q", clip(charset))
+}
+
+// latin1Reader turns ISO-8859-1 into UTF-8: each byte is the code point of its value.
+type latin1Reader struct {
+	r   io.Reader
+	buf []byte
+	out []byte
+}
+
+func (l *latin1Reader) Read(p []byte) (int, error) {
+	if len(l.out) == 0 {
+		if cap(l.buf) < len(p)/2+1 {
+			l.buf = make([]byte, len(p)/2+1)
+		}
+		n, err := l.r.Read(l.buf[:len(p)/2+1])
+		for _, c := range l.buf[:n] {
+			l.out = utf8.AppendRune(l.out, rune(c))
+		}
+		if n == 0 {
+			return 0, err
+		}
+	}
+	n := copy(p, l.out)
+	l.out = l.out[n:]
+	return n, nil
 }
 
 // asciiReader holds a document to the US-ASCII it declared.
