@@ -88,7 +88,7 @@ func (p *pages) serveReset(w http.ResponseWriter, r *http.Request) {
 	sid := p.session(w, r)
 	if r.Method == http.MethodPost && !checkCSRF(secret, sid, r.PostForm.Get("csrf_token"),
 		p.s.opt.Now()) {
-		p.s.log.Warn("reset form with a bad CSRF token", "client_ip", models.ClientOf(r.Context()))
+		p.s.log.Warn("reset form with a bad CSRF token", "client_ip", models.ClientOf(ctx))
 		p.badRequest(w, "Session expired (invalid CSRF token)")
 		return
 	}
@@ -111,7 +111,7 @@ func (p *pages) withToken(ctx context.Context, w http.ResponseWriter, r *http.Re
 	v *resetView, token string) {
 	info, err := p.s.store.SignupInfo(ctx, token)
 	if errors.Is(err, models.ErrBadToken) {
-		p.s.log.Warn("reset link refused", "client_ip", models.ClientOf(r.Context()))
+		p.s.log.Warn("reset link refused", "client_ip", models.ClientOf(ctx))
 		p.invalid(w, r, v, pageLang(r, ""))
 		return
 	}
@@ -154,17 +154,12 @@ func (p *pages) setPassword(ctx context.Context, w http.ResponseWriter, r *http.
 		p.invalid(w, r, v, lang)
 		return
 	}
-	if e, ok := models.AsError(err); ok {
-		v.Error = e.Message
-		p.render(w, http.StatusOK, v, lang)
-		return
-	}
-	if err != nil {
-		p.serverError(w, err)
+	if p.failed(w, v, lang, err) {
 		return
 	}
 
-	p.s.log.Info("password reset completed", "user_id", info.UserID, "client_ip", models.ClientOf(r.Context()))
+	p.s.log.Info("password reset completed", "user_id", info.UserID,
+		"client_ip", models.ClientOf(ctx))
 	v.Message, v.Token = texts(lang).PasswordChanged, ""
 	v.T = texts(lang)
 	v.T.NextStep = v.T.NextDone
@@ -195,20 +190,29 @@ func (p *pages) withoutToken(ctx context.Context, w http.ResponseWriter, r *http
 		return
 	}
 
-	p.s.log.Info("reset link requested", "client_ip", models.ClientOf(r.Context()))
+	p.s.log.Info("reset link requested", "client_ip", models.ClientOf(ctx))
 	_, err = p.s.store.ResetPassword(ctx, models.SuperuserID, v.Login,
 		map[string]any{"lang": lang})
-	if e, ok := models.AsError(err); ok {
-		v.Error = e.Message
-		p.render(w, http.StatusOK, v, lang)
-		return
-	}
-	if err != nil {
-		p.serverError(w, err)
+	if p.failed(w, v, lang, err) {
 		return
 	}
 	v.Message = models.T(lang, models.MsgResetRequested)
 	p.render(w, http.StatusOK, v, lang)
+}
+
+// failed answers for err, if there is one: Odoo's own errors are shown on the form, as
+// Odoo shows them; anything else is a server error. It reports whether it answered.
+func (p *pages) failed(w http.ResponseWriter, v *resetView, lang string, err error) bool {
+	if err == nil {
+		return false
+	}
+	if e, ok := models.AsError(err); ok {
+		v.Error = e.Message
+		p.render(w, http.StatusOK, v, lang)
+		return true
+	}
+	p.serverError(w, err)
+	return true
 }
 
 func (p *pages) invalid(w http.ResponseWriter, r *http.Request, v *resetView, lang string) {
