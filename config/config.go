@@ -202,7 +202,7 @@ func (c *Config) validate(requireDB bool) error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
-	if _, port, err := net.SplitHostPort(c.Listen); err != nil || !validPort(port, true) {
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil || !validPort(port) {
 		add("listen: %q is not host:port", c.Listen)
 	}
 	switch {
@@ -278,9 +278,10 @@ func (c *Config) validateLimits() []error {
 	return errs
 }
 
-func validPort(p string, allowZero bool) bool {
+// validPort reports whether p is a TCP port number; 0 asks the system for a free one.
+func validPort(p string) bool {
 	n, err := strconv.Atoi(p)
-	return err == nil && n <= 65535 && (n > 0 || allowZero && n == 0)
+	return err == nil && n >= 0 && n <= 65535
 }
 
 // checkDSN parses a libpq URL or key=value connection string without connecting. Its

@@ -82,6 +82,11 @@ func (s *Store) ActionResetPassword(ctx context.Context, req ResetRequest) (*Not
 	if err != nil {
 		return nil, err
 	}
+	return s.actionResetPassword(ctx, req, c)
+}
+
+func (s *Store) actionResetPassword(ctx context.Context, req ResetRequest,
+	c caller) (*Notification, error) {
 	if contextFlag(req.Context, "install_mode") || contextFlag(req.Context, "import_file") {
 		return nil, nil
 	}
@@ -427,7 +432,7 @@ func signupLink(base, db, signupType, email, token string) string {
 // caller. Finding none or several is a plain Exception in Odoo.
 func (s *Store) ResetPassword(ctx context.Context, caller int64, login string,
 	callCtx map[string]any) (*Notification, error) {
-	lang, err := s.UserLang(ctx, caller, ContextLang(callCtx))
+	c, err := s.caller(ctx, caller, ContextLang(callCtx))
 	if err != nil {
 		return nil, err
 	}
@@ -438,9 +443,9 @@ func (s *Store) ResetPassword(ctx context.Context, caller int64, login string,
 	}
 	switch {
 	case len(ids) == 0:
-		return nil, NewError(KindException, T(lang, MsgNoAccount))
+		return nil, NewError(KindException, T(c.lang, MsgNoAccount))
 	case len(ids) > 1:
-		return nil, NewError(KindException, T(lang, MsgManyAccounts))
+		return nil, NewError(KindException, T(c.lang, MsgManyAccounts))
 	}
-	return s.ActionResetPassword(ctx, ResetRequest{Caller: caller, IDs: ids, Context: callCtx})
+	return s.actionResetPassword(ctx, ResetRequest{Caller: caller, IDs: ids, Context: callCtx}, c)
 }

@@ -225,13 +225,17 @@ func (s *Store) ResetEnabled(ctx context.Context) (bool, error) {
 	return v == "True", err
 }
 
-// DatabaseSecret returns database.secret, the key of Odoo's CSRF tokens and signed links.
-func (s *Store) DatabaseSecret(ctx context.Context) (string, error) {
-	v, err := s.Param(ctx, "database.secret", "")
-	if err == nil && v == "" {
-		err = errors.New("database.secret is not set")
+// WebSettings returns, in one query, what every reset page needs: database.secret, the
+// key of Odoo's CSRF tokens, and web.base.url, the base of its links.
+func (s *Store) WebSettings(ctx context.Context) (secret, baseURL string, err error) {
+	p, err := params(ctx, s.db, "database.secret", "web.base.url")
+	if err != nil {
+		return "", "", err
 	}
-	return v, err
+	if p["database.secret"] == "" {
+		return "", "", errors.New("database.secret is not set")
+	}
+	return p["database.secret"], p["web.base.url"], nil
 }
 
 func nullID(id int64) any {

@@ -136,13 +136,6 @@ func (s *Store) caller(ctx context.Context, uid int64, contextLang string) (call
 	return c, nil
 }
 
-// UserLang returns the language Odoo would translate a caller's messages into: the
-// context's lang when it is en_US or an active language, else the user's own, else en_US.
-func (s *Store) UserLang(ctx context.Context, uid int64, contextLang string) (string, error) {
-	c, err := s.caller(ctx, uid, contextLang)
-	return c.lang, err
-}
-
 // partnerStates computes, in one query, what an Odoo 18 signup token signs for each
 // partner: its active users in res.users order (name, login) and their latest login date.
 // A user's login_date is the create_date of its newest res_users_log row.

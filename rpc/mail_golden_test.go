@@ -180,17 +180,25 @@ func textParts(t *testing.T, raw []byte) []string {
 	return parts
 }
 
-// callKolo calls method with kolo/xmlrpc, the Go client of Odoo's documentation.
+// callKolo calls method with kolo/xmlrpc, the Go client of Odoo's documentation; a fault
+// fails the test.
 func callKolo(t *testing.T, url, method string, args []any) any {
 	t.Helper()
-	c, err := xmlrpc.NewClient(url, nil)
+	res, err := tryCall(url, method, args)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	var res any
-	if err := c.Call(method, args, &res); err != nil {
 		t.Fatalf("%s: %v", method, err)
 	}
 	return res
+}
+
+// tryCall is callKolo returning the fault instead.
+func tryCall(url, method string, args []any) (any, error) {
+	c, err := xmlrpc.NewClient(url, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	var res any
+	err = c.Call(method, args, &res)
+	return res, err
 }

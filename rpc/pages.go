@@ -80,7 +80,7 @@ func (p *pages) serveReset(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	secret, err := p.s.store.DatabaseSecret(ctx)
+	secret, base, err := p.s.store.WebSettings(ctx)
 	if err != nil {
 		p.serverError(w, err)
 		return
@@ -94,11 +94,8 @@ func (p *pages) serveReset(w http.ResponseWriter, r *http.Request) {
 	}
 
 	v := &resetView{DB: p.s.store.Info().Name, Redirect: r.Form.Get("redirect"),
-		CSRF: csrfToken(secret, sid, p.s.opt.Now().Add(csrfLifetime).Unix())}
-	if err := p.urls(ctx, v); err != nil {
-		p.serverError(w, err)
-		return
-	}
+		CSRF:     csrfToken(secret, sid, p.s.opt.Now().Add(csrfLifetime).Unix()),
+		LoginURL: strings.TrimRight(base, "/") + "/web/login"}
 
 	if token := r.Form.Get("token"); token != "" {
 		p.withToken(ctx, w, r, v, token)
@@ -221,16 +218,6 @@ func (p *pages) invalid(w http.ResponseWriter, r *http.Request, v *resetView, la
 		v.RequestURL = "/web/reset_password"
 	}
 	p.render(w, http.StatusOK, v, lang)
-}
-
-// urls fills the sign-in link from web.base.url.
-func (p *pages) urls(ctx context.Context, v *resetView) error {
-	base, err := p.s.store.Param(ctx, "web.base.url", "")
-	if err != nil {
-		return err
-	}
-	v.LoginURL = strings.TrimRight(base, "/") + "/web/login"
-	return nil
 }
 
 func (p *pages) render(w http.ResponseWriter, status int, v *resetView, lang string) {
