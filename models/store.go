@@ -73,6 +73,10 @@ func Open(ctx context.Context, dsn string, set Settings) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -1,0 +1,75 @@
+package models
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Schema is the PostgreSQL schema that holds odoo-shim's own tables (sessions, the mail
+// outbox). Odoo never reads it, and odoo-shim never writes its state into Odoo's tables
+// where Odoo's own machinery would act on it.
+const Schema = "odoo_shim"
+
+// migration is one step of odoo-shim's own schema. Steps are applied once, in order, and
+// never edited after they have shipped: a change is a new step.
+type migration struct {
+	id  string
+	sql string
+}
+
+// migrations lists every step. Append new steps at the end.
+var migrations = []migration{
+	{"0001_schema", `CREATE SCHEMA IF NOT EXISTS odoo_shim`},
+}
+
+// migrate brings odoo-shim's schema up to date. Several instances may start at once on one
+// database: a transaction-scoped advisory lock lets one apply the steps while the others
+// wait, then find nothing left to do.
+func migrate(ctx context.Context, db *sqlx.DB) error {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate own schema: %w", err)
+	}
+	defer tx.Rollback()
+
+	// The key is arbitrary but fixed: the first 8 bytes of "odooshim" read as an int64.
+	const lockKey = 8026662960349342061
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey); err != nil {
+		return fmt.Errorf("lock own schema: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `
+		CREATE SCHEMA IF NOT EXISTS odoo_shim;
+		CREATE TABLE IF NOT EXISTS odoo_shim.migration (
+			id text PRIMARY KEY,
+			applied_at timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')
+		)`)
+	if err != nil {
+		return fmt.Errorf("create own schema %s (the database user needs CREATE on the "+
+			"database): %w", Schema, err)
+	}
+
+	applied := map[string]bool{}
+	var ids []string
+	if err := tx.SelectContext(ctx, &ids, `SELECT id FROM odoo_shim.migration`); err != nil {
+		return fmt.Errorf("read own schema version: %w", err)
+	}
+	for _, id := range ids {
+		applied[id] = true
+	}
+
+	for _, m := range migrations {
+		if applied[m.id] {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return fmt.Errorf("apply own schema step %s: %w", m.id, err)
+		}
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO odoo_shim.migration (id) VALUES ($1)`, m.id); err != nil {
+			return fmt.Errorf("record own schema step %s: %w", m.id, err)
+		}
+	}
+	return tx.Commit()
+}
