@@ -31,6 +31,20 @@ type Config struct {
 	SMTP      SMTP     `mapstructure:"smtp"`
 	Limits    Limits   `mapstructure:"limits"`
 	Log       Log      `mapstructure:"log"`
+	Upstream  Upstream `mapstructure:"upstream"`
+}
+
+// Upstream is the Odoo server behind odoo-shim in front proxy mode: every request odoo-shim
+// does not answer itself goes there unchanged.
+type Upstream struct {
+	// URL is the upstream Odoo's address, e.g. http://127.0.0.1:8070; empty serves alone.
+	URL string `mapstructure:"url"`
+	// Timeout is how long the upstream may take to start its answer.
+	Timeout time.Duration `mapstructure:"timeout"`
+	// MaxBodyBytes caps proxied request bodies, which are streamed, never held; 0: no cap.
+	MaxBodyBytes int64 `mapstructure:"max_body_bytes"`
+	// SessionTTL is how long an answer of the upstream about a session cookie is reused.
+	SessionTTL time.Duration `mapstructure:"session_ttl"`
 }
 
 // Database says where the Odoo database is.
@@ -117,6 +131,10 @@ func defaults() map[string]any {
 		"limits.idle_timeout":       "120s",
 		"log.level":                 "info",
 		"log.format":                "text",
+		"upstream.url":              "",
+		"upstream.timeout":          "120s",
+		"upstream.max_body_bytes":   128 << 20,
+		"upstream.session_ttl":      "30s",
 	}
 }
 
@@ -225,6 +243,7 @@ func (c *Config) validate(requireDB bool) error {
 	}
 	errs = append(errs, c.validateMail()...)
 	errs = append(errs, c.validateLimits()...)
+	errs = append(errs, c.validateUpstream()...)
 	if _, err := ParseLevel(c.Log.Level); err != nil {
 		add("log.level: %v", err)
 	}
@@ -274,6 +293,34 @@ func (c *Config) validateLimits() []error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("limits.%s: must be positive, got %s", name, d))
 		}
+	}
+	return errs
+}
+
+func (c *Config) validateUpstream() []error {
+	var errs []error
+	u := c.Upstream
+	if u.URL != "" {
+		p, err := url.Parse(u.URL)
+		switch {
+		case err == nil && p.User != nil: // never repeat what may be a password
+			errs = append(errs, errors.New("upstream.url: must not hold a user or password"))
+		case err != nil || p.Host == "" || (p.Scheme != "http" && p.Scheme != "https") ||
+			p.RawQuery != "" || p.Fragment != "":
+			errs = append(errs, fmt.Errorf("upstream.url: %q is not an http(s) URL of a "+
+				"server (no query or fragment)", u.URL))
+		}
+	}
+	if u.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("upstream.timeout: must be positive, got %s", u.Timeout))
+	}
+	if u.MaxBodyBytes < 0 {
+		errs = append(errs, fmt.Errorf("upstream.max_body_bytes: must not be negative "+
+			"(0: no cap), got %d", u.MaxBodyBytes))
+	}
+	if u.SessionTTL < 0 {
+		errs = append(errs, fmt.Errorf("upstream.session_ttl: must not be negative, got %s",
+			u.SessionTTL))
 	}
 	return errs
 }

@@ -168,3 +168,48 @@ func TestDefaultSSLMode(t *testing.T) {
 		}
 	}
 }
+
+func TestUpstream(t *testing.T) {
+	tests := []struct {
+		name, url, timeout, body string
+		wantErr                  string
+	}{
+		{"off by default", "", "", "", ""},
+		{"an odoo server", "http://127.0.0.1:8070", "", "", ""},
+		{"https with a trailing slash", "https://odoo.internal/", "5s", "0", ""},
+		{"not a URL", "odoo.internal:8070", "", "", "upstream.url"},
+		{"a query", "http://odoo/?db=x", "", "", "upstream.url"},
+		{"a password in the URL", "http://u:pw@odoo/", "", "", "upstream.url"},
+		{"no timeout", "http://odoo/", "0s", "", "upstream.timeout"},
+		{"negative body cap", "http://odoo/", "", "-1", "upstream.max_body_bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("ODOO_SHIM_UPSTREAM_URL", tt.url)
+			if tt.timeout != "" {
+				t.Setenv("ODOO_SHIM_UPSTREAM_TIMEOUT", tt.timeout)
+			}
+			if tt.body != "" {
+				t.Setenv("ODOO_SHIM_UPSTREAM_MAX_BODY_BYTES", tt.body)
+			}
+			c, err := Load("", false)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("Load: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("Load = %v; want an error about %s", err, tt.wantErr)
+			case tt.wantErr != "":
+				if strings.Contains(err.Error(), "pw@") {
+					t.Errorf("error repeats a password: %v", err)
+				}
+				return
+			}
+			if c.Upstream.URL != tt.url || c.Upstream.SessionTTL != 30*time.Second {
+				t.Errorf("Upstream = %+v", c.Upstream)
+			}
+			if tt.timeout == "" && c.Upstream.Timeout != 120*time.Second {
+				t.Errorf("default timeout %s; want 120s", c.Upstream.Timeout)
+			}
+		})
+	}
+}

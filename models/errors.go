@@ -25,6 +25,7 @@ const (
 	KindOperationalError                  // psycopg2.OperationalError
 	KindUnboundLocalError                 // builtins.UnboundLocalError
 	KindOverflowError                     // builtins.OverflowError
+	KindSessionExpired                    // odoo.http.SessionExpiredException
 )
 
 var kindNames = map[Kind]string{
@@ -42,6 +43,7 @@ var kindNames = map[Kind]string{
 	KindOperationalError:  "psycopg2.OperationalError",
 	KindUnboundLocalError: "builtins.UnboundLocalError",
 	KindOverflowError:     "builtins.OverflowError",
+	KindSessionExpired:    "odoo.http.SessionExpiredException",
 }
 
 // PythonName returns the qualified Python class name, e.g. "odoo.exceptions.UserError".
@@ -84,6 +86,10 @@ func Errorf(kind Kind, format string, args ...any) *Error {
 
 // ErrAccessDenied is Odoo's AccessDenied with its default text, given for bad credentials.
 var ErrAccessDenied = &Error{Kind: KindAccessDenied, Message: "Access Denied"}
+
+// ErrSessionExpired is what a web-client route raises when the browser's session has no
+// signed-in user (none, unknown, or ended by a password change).
+var ErrSessionExpired = &Error{Kind: KindSessionExpired, Message: "Session expired"}
 
 // AsError returns the *Error in err's chain, if any.
 func AsError(err error) (*Error, bool) {

@@ -20,6 +20,7 @@ const (
 // fault is an error as Odoo reports it to an RPC caller.
 type fault struct {
 	code    int    // XML-RPC faultCode
+	expired bool   // a session expired: JSON-RPC code 100 instead of 200
 	name    string // Python class, for JSON-RPC's data.name
 	message string // the exception's message
 	debug   string // Python-style traceback, Odoo's data.debug and code-1 faultString
@@ -62,7 +63,25 @@ func toFault(err error, log *slog.Logger) fault {
 	case e.Kind.IsUserError():
 		code = faultWarning
 	}
-	return newFault(code, e.Kind.PythonName(), e.Message)
+	f := newFault(code, e.Kind.PythonName(), e.Message)
+	f.expired = e.Kind == models.KindSessionExpired
+	return f
+}
+
+// jsonCode and jsonTitle are the JSON-RPC error's code and message: Odoo uses 100 and its
+// own title for an expired session, so that the web client shows its sign-in again.
+func (f fault) jsonCode() int {
+	if f.expired {
+		return 100
+	}
+	return 200
+}
+
+func (f fault) jsonTitle() string {
+	if f.expired {
+		return "Odoo Session Expired"
+	}
+	return "Odoo Server Error"
 }
 
 func newFault(code int, name, message string) fault {

@@ -44,7 +44,8 @@ const smtpUser, smtpPass = "tu@pesantren-contoh.sch.id", "app-password-16ch"
 // recordedDB is the name of the database the Odoo 18 vectors were recorded on.
 const recordedDB = "pesantren18"
 
-func newEnv(t testing.TB, tmpl modeltest.Template) *env {
+// newEnv starts odoo-shim on a fresh copy of tmpl; opts adjust its options.
+func newEnv(t testing.TB, tmpl modeltest.Template, opts ...func(*rpc.Options)) *env {
 	t.Helper()
 	var dsn, name string
 	if tmpl == modeltest.Fixture18 {
@@ -81,8 +82,11 @@ func newEnv(t testing.TB, tmpl modeltest.Template) *env {
 	}
 	t.Cleanup(func() { e.store.Close() })
 
-	srv, err := rpc.New(e.store, rpc.Options{ServerVersion: "18.0-20250506", Logger: log,
-		Now: e.clock})
+	opt := rpc.Options{ServerVersion: "18.0-20250506", Logger: log, Now: e.clock}
+	for _, f := range opts {
+		f(&opt)
+	}
+	srv, err := rpc.New(e.store, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,9 @@ type Options struct {
 	// ProxyMode trusts the X-Forwarded-For header a reverse proxy in front adds, as Odoo's
 	// proxy_mode does, so that logs and login throttling see the real client address.
 	ProxyMode bool
+	// Upstream, when set, puts odoo-shim in front of that Odoo server: what odoo-shim does
+	// not implement is proxied there unchanged (front proxy mode).
+	Upstream *Upstream
 	// DevMail, when set, is served under /dev/mail: the demo's mail catcher inbox.
 	DevMail http.Handler
 	Logger  *slog.Logger
@@ -37,6 +40,7 @@ type Server struct {
 	log     *slog.Logger
 	methods map[string]map[string]method
 	pages   *pages
+	up      *upstream // nil when serving alone
 }
 
 // New returns a Server for store.
@@ -64,6 +68,11 @@ func New(store *models.Store, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("reset page templates: %w", err)
 	}
 	s.pages = p
+	if opt.Upstream != nil {
+		if s.up, err = newUpstream(*opt.Upstream, opt.ProxyMode, opt.Logger); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -81,7 +90,11 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("/dev/mail/", http.StripPrefix("/dev/mail", s.opt.DevMail))
 		mux.Handle("/dev/mail", http.RedirectHandler("/dev/mail/", http.StatusFound))
 	}
-	return s.recoverPanics(s.limitRequests(mux))
+	var h http.Handler = s.limitRequests(mux)
+	if s.up != nil {
+		h = s.front(mux, h)
+	}
+	return s.recoverPanics(h)
 }
 
 func (s *Server) limitRequests(next http.Handler) http.Handler {

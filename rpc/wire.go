@@ -182,7 +182,7 @@ func writeJSONResponse(w http.ResponseWriter, id json.RawMessage, res any, err e
 	env := []member{{"jsonrpc", "2.0"}, {"id", id}}
 	if err != nil {
 		f := toFault(err, s.log)
-		env = append(env, member{"error", jsonError{Code: 200, Message: "Odoo Server Error",
+		env = append(env, member{"error", jsonError{Code: f.jsonCode(), Message: f.jsonTitle(),
 			Data: jsonErrorData{Name: f.name, Debug: f.debug, Message: f.message,
 				Arguments: []any{f.message}, Context: map[string]any{}}}})
 	} else if res != nil {

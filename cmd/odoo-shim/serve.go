@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
@@ -71,12 +72,16 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger,
 	srv, err := rpc.New(store, rpc.Options{ServerVersion: cfg.Odoo.ServerVersion,
 		ProxyMode:    cfg.ProxyMode,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes, MaxXMLDepth: cfg.Limits.MaxXMLDepth,
-		RequestTimeout: cfg.Limits.RequestTimeout, DevMail: devMail, Logger: log})
+		RequestTimeout: cfg.Limits.RequestTimeout, DevMail: devMail, Logger: log,
+		Upstream: upstreamOptions(cfg.Upstream)})
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
 
+	if cfg.Upstream.URL != "" {
+		log.Info("front proxy mode", "upstream", cfg.Upstream.URL)
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		store.Close()
@@ -118,6 +123,23 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, devMail ht
 		return err
 	}
 	return nil
+}
+
+// upstreamOptions turns upstream.* into the server's front proxy settings; nil serves alone.
+func upstreamOptions(c config.Upstream) *rpc.Upstream {
+	if c.URL == "" {
+		return nil
+	}
+	u, err := url.Parse(c.URL) // validated by config.Load
+	if err != nil {
+		return nil
+	}
+	ttl := c.SessionTTL
+	if ttl == 0 {
+		ttl = -1 // 0 in the configuration: ask the upstream every time
+	}
+	return &rpc.Upstream{URL: u, Timeout: c.Timeout, MaxBodyBytes: c.MaxBodyBytes,
+		SessionTTL: ttl}
 }
 
 func storeSettings(cfg *config.Config, log *slog.Logger, m models.Mailer) models.Settings {
