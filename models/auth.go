@@ -45,15 +45,9 @@ func (s *Store) Authenticate(ctx context.Context, login, password string) (int64
 		return 0, err
 	}
 
-	var uid int64
-	err := s.db.GetContext(ctx, &uid, `
-		SELECT id FROM res_users WHERE login = $1 AND active ORDER BY id LIMIT 1`, login)
-	if errors.Is(err, sql.ErrNoRows) {
-		s.record(ctx, false)
-		return 0, ErrAccessDenied
-	}
+	uid, err := s.userByLogin(ctx, login)
 	if err != nil {
-		return 0, fmt.Errorf("find user: %w", err)
+		return 0, err
 	}
 
 	if err := s.Check(ctx, uid, password); err != nil {

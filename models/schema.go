@@ -22,6 +22,19 @@ type migration struct {
 // migrations lists every step. Append new steps at the end.
 var migrations = []migration{
 	{"0001_schema", `CREATE SCHEMA IF NOT EXISTS odoo_shim`},
+	// Browser sessions (session.go): the SHA-256 of the session id, never the id itself.
+	// No foreign key to res_users: odoo-shim adds no constraint Odoo would trip over when
+	// it deletes a user; such a session fails its token check and is removed.
+	{"0002_sessions", `
+		CREATE TABLE odoo_shim.session (
+			id_hash bytea PRIMARY KEY,
+			uid integer NOT NULL,
+			login varchar NOT NULL,
+			session_token varchar NOT NULL,
+			created_at timestamp NOT NULL,
+			last_seen timestamp NOT NULL
+		);
+		CREATE INDEX session_last_seen_idx ON odoo_shim.session (last_seen)`},
 }
 
 // migrate brings odoo-shim's schema up to date. Several instances may start at once on one

@@ -84,14 +84,22 @@ func (s *Server) execute(ctx context.Context, head []any, args []any,
 
 	model, _ := head[3].(string)
 	name, _ := head[4].(string)
-	if strings.HasPrefix(name, "_") {
-		return nil, models.Errorf(models.KindAccessError, models.MsgPrivateMethod, model, name)
+	return s.callModel(ctx, modelCall{uid: uid, model: model, method: name, args: args,
+		kwargs: kwargs})
+}
+
+// callModel runs a model method for an authenticated user: execute_kw once the password
+// is checked, the web client's call_kw and call_button once the session is.
+func (s *Server) callModel(ctx context.Context, c modelCall) (any, error) {
+	if strings.HasPrefix(c.method, "_") {
+		return nil, models.Errorf(models.KindAccessError, models.MsgPrivateMethod, c.model,
+			c.method)
 	}
-	m, err := s.findMethod(model, name)
+	m, err := s.findMethod(c.model, c.method)
 	if err != nil {
 		return nil, err
 	}
-	return m(ctx, modelCall{uid: uid, model: model, method: name, args: args, kwargs: kwargs})
+	return m(ctx, c)
 }
 
 func (s *Server) findMethod(model, name string) (modelMethod, error) {

@@ -22,6 +22,7 @@ type browser struct {
 	lang   string
 	status int
 	body   string
+	header http.Header
 }
 
 func newBrowser(t *testing.T, lang string) *browser {
@@ -48,7 +49,7 @@ func (b *browser) do(method, u string, form url.Values) {
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	b.status, b.body = resp.StatusCode, string(data)
+	b.status, b.body, b.header = resp.StatusCode, string(data), resp.Header
 }
 
 var inputRE = regexp.MustCompile(`<input[^>]*name="([a-z_]+)"[^>]*value="([^"]*)"`)
@@ -177,9 +178,18 @@ func TestResetPageFlow(t *testing.T) {
 	form := b.fields()
 	form.Set("password", "kata-sandi-baru-99")
 	form.Set("confirm_password", "kata-sandi-baru-99")
+	anonymous := sessionCookieOf(t, b, e)
 	b.do("POST", e.url+"/web/reset_password", form)
-	b.mustContain("Kata sandi Anda telah diubah.")
-	b.mustContain("http://127.0.0.1:8069/web/login")
+	// Signed in, as Odoo does it: 303 to /odoo with a new session.
+	if b.status != http.StatusSeeOther || b.header.Get("Location") != "/odoo" {
+		t.Fatalf("after the reset: %d to %q; want 303 to /odoo", b.status,
+			b.header.Get("Location"))
+	}
+	if sid := sessionCookieOf(t, b, e); sid == anonymous || sid == "" {
+		t.Error("the session id was not rotated at sign-in")
+	}
+	b.do("GET", e.url+"/odoo", nil)
+	b.mustContain("Masuk sebagai Ahmad Santoso (ahmad).")
 
 	hash := passwordOf(t, e, 6)
 	if !regexp.MustCompile(`^\$pbkdf2-sha512\$600000\$[A-Za-z0-9./]{22}\$[A-Za-z0-9./]{86}$`).
@@ -195,8 +205,12 @@ func TestResetPageFlow(t *testing.T) {
 		t.Errorf("signup_type = %s after the reset; want NULL", st[0])
 	}
 
-	b.do("POST", e.url+"/web/reset_password", form)
+	b.do("GET", link, nil)
 	b.mustContain("Invalid signup token") // a spent link: the browser's language again
+	b.do("GET", e.url+"/web/reset_password", nil) // a CSRF token for the new session
+	form.Set("csrf_token", b.fields().Get("csrf_token"))
+	b.do("POST", e.url+"/web/reset_password", form)
+	b.mustContain("Invalid signup token")
 	if passwordOf(t, e, 6) != hash {
 		t.Error("a spent token changed the password again")
 	}
@@ -259,4 +273,16 @@ func TestResetRequestPage(t *testing.T) {
 	if b.status != 200 || !strings.Contains(b.body, `name="password"`) {
 		t.Errorf("a link must still work with self-service off: %d", b.status)
 	}
+}
+
+// sessionCookieOf returns the session_id cookie the browser holds for the test server.
+func sessionCookieOf(t *testing.T, b *browser, e *env) string {
+	t.Helper()
+	u, _ := url.Parse(e.url)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == "session_id" {
+			return c.Value
+		}
+	}
+	return ""
 }

@@ -3,15 +3,12 @@ package rpc
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"embed"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
 	"net"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -23,17 +20,9 @@ import (
 var templateFS embed.FS
 
 const (
-	maxFormBytes  = 64 << 10
-	sessionCookie = "session_id"
-	// Odoo 18's session cookie: Max-Age of sessions.max_inactivity_seconds (a week by
-	// default) while Expires says a year.
-	sessionMaxAge  = 7 * 24 * 3600
-	sessionExpires = 365 * 24 * time.Hour
-	csrfLifetime   = 365 * 24 * time.Hour
+	maxFormBytes = 64 << 10
+	csrfLifetime = 365 * 24 * time.Hour
 )
-
-// Odoo 18 session ids: 84 characters of URL-safe base64.
-var sessionIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{84}$`)
 
 type pages struct {
 	s    *Server
@@ -41,7 +30,7 @@ type pages struct {
 }
 
 func newPages(s *Server) (*pages, error) {
-	t, err := template.ParseFS(templateFS, "templates/reset.html")
+	t, err := template.ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +146,15 @@ func (p *pages) setPassword(ctx context.Context, w http.ResponseWriter, r *http.
 
 	p.s.log.Info("password reset completed", "user_id", info.UserID,
 		"client_ip", models.ClientOf(ctx))
+	done := ResetDone{UserID: info.UserID, Login: info.Login, Password: password,
+		Redirect: localRedirect(v.Redirect, p.s.homePath())}
+	err = p.s.signIn(w, r, done)
+	if err == nil {
+		return
+	}
+	// The password is changed whatever happens here: say so, and let the user sign in
+	// with it.
+	p.s.log.Error("sign-in after reset failed", "user_id", info.UserID, "error", err)
 	v.Message, v.Token = texts(lang).PasswordChanged, ""
 	v.T = texts(lang)
 	v.T.NextStep = v.T.NextDone
@@ -271,18 +269,11 @@ func (p *pages) serverError(w http.ResponseWriter, err error) {
 // session returns the browser's session id, issuing a new one (and its cookie, with
 // Odoo's attributes) when it has none; the CSRF token is bound to it.
 func (p *pages) session(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(sessionCookie); err == nil && sessionIDPattern.MatchString(c.Value) {
-		return c.Value
+	if sid := cookieSID(r); sid != "" {
+		return sid
 	}
-
-	buf := make([]byte, 63)
-	if _, err := rand.Read(buf); err != nil {
-		panic(fmt.Sprintf("session id: %v", err)) // crypto/rand does not fail on Linux
-	}
-	sid := base64.RawURLEncoding.EncodeToString(buf)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sid, Path: "/",
-		MaxAge: sessionMaxAge, Expires: p.s.opt.Now().Add(sessionExpires), HttpOnly: true,
-		SameSite: http.SameSiteLaxMode})
+	sid := models.NewSessionID()
+	p.s.setSessionCookie(w, sid, models.DefaultSessionLifetime)
 	return sid
 }
 

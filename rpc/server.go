@@ -27,6 +27,11 @@ type Options struct {
 	// Upstream, when set, puts odoo-shim in front of that Odoo server: what odoo-shim does
 	// not implement is proxied there unchanged (front proxy mode).
 	Upstream *Upstream
+	// SignIn signs the user in once the reset page has set a new password. Nil means a
+	// session in odoo-shim's own store. Standalone (no Upstream), odoo-shim itself serves
+	// the page the user lands on (/odoo, see landing.go); proxy mode signs in to the
+	// upstream Odoo instead, whose /odoo the user then sees.
+	SignIn SignInFunc
 	// DevMail, when set, is served under /dev/mail: the demo's mail catcher inbox.
 	DevMail http.Handler
 	Logger  *slog.Logger
@@ -41,6 +46,7 @@ type Server struct {
 	methods map[string]map[string]method
 	pages   *pages
 	up      *upstream // nil when serving alone
+	signIn  SignInFunc
 }
 
 // New returns a Server for store.
@@ -63,6 +69,10 @@ func New(store *models.Store, opt Options) (*Server, error) {
 
 	s := &Server{store: store, opt: opt, log: opt.Logger}
 	s.methods = s.methodTable()
+	s.signIn = opt.SignIn
+	if s.signIn == nil {
+		s.signIn = s.signInLocal
+	}
 	p, err := newPages(s)
 	if err != nil {
 		return nil, fmt.Errorf("reset page templates: %w", err)
@@ -86,6 +96,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /web/reset_password", s.pages.serveReset)
 	mux.HandleFunc("POST /web/reset_password", s.pages.serveReset)
 	mux.HandleFunc("GET /web/health", s.serveHealth)
+	s.webRoutes(mux)
+	if s.up == nil {
+		s.landingRoutes(mux)
+	}
 	if s.opt.DevMail != nil {
 		mux.Handle("/dev/mail/", http.StripPrefix("/dev/mail", s.opt.DevMail))
 		mux.Handle("/dev/mail", http.RedirectHandler("/dev/mail/", http.StatusFound))

@@ -8,6 +8,9 @@ type pageTexts struct {
 	Title, YourEmail, YourName, Password, ConfirmPassword, Submit, BackToLogin string
 	ChooseIntro, RequestIntro, LengthHint, NextStep, NextDone, InvalidHelp     string
 	SignIn, PasswordChanged, NewLink                                           string
+	// The standalone landing page (landing.go).
+	SignedInTitle, SignedInAs, LandingNext, OpenOdoo, SignOut string
+	SignedOutTitle, SignedOutText, ForgotPassword             string
 }
 
 var englishTexts = pageTexts{
@@ -23,6 +26,16 @@ var englishTexts = pageTexts{
 	SignIn:          "Sign in",
 	PasswordChanged: "Your password has been changed.",
 	NewLink:         "Send me a new link",
+	SignedInTitle:   "You are signed in",
+	SignedInAs:      "Signed in as %s (%s).",
+	LandingNext: "Your new password is active. From now on, sign in to Odoo with it; " +
+		"if Odoo asks you to sign in, use your login and this new password.",
+	OpenOdoo:       "Open Odoo",
+	SignOut:        "Sign out",
+	SignedOutTitle: "You are not signed in",
+	SignedOutText: "You have signed out, or your session has ended. Sign in again with " +
+		"your login and password.",
+	ForgotPassword: "Forgot your password?",
 }
 
 var indonesianTexts = pageTexts{
@@ -39,6 +52,16 @@ var indonesianTexts = pageTexts{
 	SignIn:          "Masuk",
 	PasswordChanged: "Kata sandi Anda telah diubah.",
 	NewLink:         "Kirim tautan baru",
+	SignedInTitle:   "Anda sudah masuk",
+	SignedInAs:      "Masuk sebagai %s (%s).",
+	LandingNext: "Kata sandi baru Anda sudah aktif. Mulai sekarang masuklah ke Odoo " +
+		"dengannya; jika Odoo meminta Anda masuk, gunakan login Anda dan kata sandi baru ini.",
+	OpenOdoo:       "Buka Odoo",
+	SignOut:        "Keluar",
+	SignedOutTitle: "Anda belum masuk",
+	SignedOutText: "Anda sudah keluar, atau sesi Anda telah berakhir. Masuk kembali " +
+		"dengan login dan kata sandi Anda.",
+	ForgotPassword: "Lupa kata sandi?",
 }
 
 // texts returns the page texts for lang: Indonesian for id locales, else English.
