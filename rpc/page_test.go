@@ -205,9 +205,11 @@ func TestResetPageFlow(t *testing.T) {
 		t.Errorf("signup_type = %s after the reset; want NULL", st[0])
 	}
 
+	// A spent link, in the browser's language again.
 	b.do("GET", link, nil)
-	b.mustContain("Invalid signup token") // a spent link: the browser's language again
-	b.do("GET", e.url+"/web/reset_password", nil) // a CSRF token for the new session
+	b.mustContain("Invalid signup token")
+	// Posting the form again, with a CSRF token of the new session.
+	b.do("GET", e.url+"/web/reset_password", nil)
 	form.Set("csrf_token", b.fields().Get("csrf_token"))
 	b.do("POST", e.url+"/web/reset_password", form)
 	b.mustContain("Invalid signup token")
