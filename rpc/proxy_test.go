@@ -355,10 +355,11 @@ func TestProxyUpstreamDown(t *testing.T) {
 	}
 }
 
-// Alone, odoo-shim answers 404 for what it does not serve, as before.
+// Alone, odoo-shim answers 404 for what it does not serve, as before. (/odoo itself is
+// its small signed-in landing page, landing.go.)
 func TestStandaloneUnknownPath(t *testing.T) {
 	e := newEnv(t, modeltest.Own18)
-	for _, p := range []string{"/odoo", "/web/login", "/websocket"} {
+	for _, p := range []string{"/odoo/action-42", "/web/login", "/websocket"} {
 		if resp, _ := get(t, e.url+p, nil); resp.StatusCode != 404 {
 			t.Errorf("%s alone: %d; want 404", p, resp.StatusCode)
 		}
