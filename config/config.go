@@ -72,6 +72,25 @@ type Mail struct {
 	CAFile    string        `mapstructure:"ca_file"` // extra trusted CAs (PEM)
 	// InsecureSkipVerify accepts any server certificate, as Odoo 18 and older do.
 	InsecureSkipVerify bool `mapstructure:"insecure_skip_verify"`
+	// InsecureServers accepts any certificate from these servers only (ir_mail_server ids
+	// or names, "odoo.conf" for the fallback).
+	InsecureServers []string `mapstructure:"insecure_servers"`
+
+	// Wait is how long a reset call waits for the first delivery attempt.
+	Wait        time.Duration `mapstructure:"wait"`
+	MaxAttempts int           `mapstructure:"max_attempts"`
+	RetryBase   time.Duration `mapstructure:"retry_base"`
+	RetryMax    time.Duration `mapstructure:"retry_max"`
+	Lease       time.Duration `mapstructure:"lease"`
+	Poll        time.Duration `mapstructure:"poll"`
+	Batch       int           `mapstructure:"batch"`
+	// RatePerMinute and DailyQuota limit the mails sent through each server (0: none).
+	RatePerMinute int    `mapstructure:"rate_per_minute"`
+	DailyQuota    int    `mapstructure:"daily_quota"`
+	Instance      string `mapstructure:"instance"`
+	// GmailTokenURL and OutlookTokenURL are the OAuth token endpoints.
+	GmailTokenURL   string `mapstructure:"gmail_token_url"`
+	OutlookTokenURL string `mapstructure:"outlook_token_url"`
 }
 
 // SMTP is Odoo's command-line mail server (odoo.conf smtp_*), used when the database has no
@@ -115,6 +134,19 @@ func defaults() map[string]any {
 		"mail.helo_name":            "",
 		"mail.ca_file":              "",
 		"mail.insecure_skip_verify": false,
+		"mail.insecure_servers":     []string{},
+		"mail.wait":                 "10s",
+		"mail.max_attempts":         8,
+		"mail.retry_base":           "30s",
+		"mail.retry_max":            "1h",
+		"mail.lease":                "5m",
+		"mail.poll":                 "1s",
+		"mail.batch":                50,
+		"mail.rate_per_minute":      0,
+		"mail.daily_quota":          0,
+		"mail.instance":             "",
+		"mail.gmail_token_url":      "https://oauth2.googleapis.com/token",
+		"mail.outlook_token_url":    "https://login.microsoftonline.com/common/oauth2/v2.0/token",
 		"smtp.server":               "localhost",
 		"smtp.port":                 25,
 		"smtp.ssl":                  false,
@@ -266,6 +298,27 @@ func (c *Config) validateMail() []error {
 		if _, err := os.Stat(c.Mail.CAFile); err != nil {
 			errs = append(errs, fmt.Errorf("mail.ca_file: %v", err))
 		}
+	}
+	for name, d := range map[string]time.Duration{"wait": c.Mail.Wait,
+		"retry_base": c.Mail.RetryBase, "retry_max": c.Mail.RetryMax, "poll": c.Mail.Poll} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("mail.%s: must be positive, got %s", name, d))
+		}
+	}
+	// A send is bounded to 4/5 of the lease; it must leave room for a whole connection.
+	if c.Mail.Lease < 2*c.Mail.Timeout {
+		errs = append(errs, fmt.Errorf("mail.lease: at least twice mail.timeout (%s), got %s",
+			c.Mail.Timeout, c.Mail.Lease))
+	}
+	for name, n := range map[string]int{"max_attempts": c.Mail.MaxAttempts,
+		"batch": c.Mail.Batch} {
+		if n < 1 {
+			errs = append(errs, fmt.Errorf("mail.%s: at least 1, got %d", name, n))
+		}
+	}
+	if c.Mail.RatePerMinute < 0 || c.Mail.DailyQuota < 0 {
+		errs = append(errs, errors.New("mail.rate_per_minute and mail.daily_quota: "+
+			"must not be negative (0 means no limit)"))
 	}
 	if c.SMTP.Port < 1 || c.SMTP.Port > 65535 {
 		errs = append(errs, fmt.Errorf("smtp.port: %d is not a port", c.SMTP.Port))

@@ -34,9 +34,12 @@ const dateLayout = "Mon, 02 Jan 2006 15:04:05 -0000"
 func BuildMessage(m models.ResetMail, opt BuildOptions) ([]byte, error) {
 	opt = opt.withDefaults()
 
-	msgID, err := messageID(opt)
-	if err != nil {
-		return nil, err
+	msgID := m.MessageID
+	if msgID == "" {
+		var err error
+		if msgID, err = messageID(opt); err != nil {
+			return nil, err
+		}
 	}
 	boundary, err := randomDigits(opt.Rand, 19)
 	if err != nil {
@@ -127,6 +130,12 @@ func plainTokensOrNone(s string) []string {
 		return nil
 	}
 	return plainTokens(s)
+}
+
+// NewMessageID returns a fresh Message-Id in Odoo 15-18's format for a mail built at now
+// on host ("" means os.Hostname()).
+func NewMessageID(now time.Time, host string) (string, error) {
+	return messageID(BuildOptions{Now: now, Hostname: host}.withDefaults())
 }
 
 // messageID returns <R.T-openerp-private@HOST>, Odoo 15-18's format for mails without a

@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -134,86 +133,3 @@ func joinLocal(local, domain string) string {
 	}
 	return local + "@" + domain
 }
-
-// deliver sends the composed mails, one Mailer batch per server, and turns delivery
-// failures into the errors Odoo shows: a refused connection, or any other failure.
-func (s *Store) deliver(ctx context.Context, mails []*outgoing, lang string) error {
-	if s.set.Mailer == nil {
-		return errors.New("no mailer configured")
-	}
-
-	var firstErr error
-	for _, batch := range byServer(mails) {
-		if err := s.sendBatch(ctx, batch); err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
-	if firstErr == nil {
-		return nil
-	}
-
-	var de *DeliveryError
-	if errors.As(firstErr, &de) && de.Refused {
-		return &deliveryFault{NewError(KindUserError, T(lang, MsgMailContact)), firstErr}
-	}
-	return &deliveryFault{NewError(KindUserError, T(lang, MsgMailDeliver)), firstErr}
-}
-
-// sendBatch sends one server's mails, marks those delivered and logs each outcome; it
-// returns the first failure.
-func (s *Store) sendBatch(ctx context.Context, batch []*outgoing) error {
-	srv := batch[0].server
-	mails := make([]ResetMail, len(batch))
-	for i, o := range batch {
-		mails[i] = o.mail
-	}
-
-	results, err := s.set.Mailer.Send(ctx, srv, mails)
-	if err != nil {
-		s.log.Error("reset mail not sent", "mail_server", srv.Label(), "users", len(batch),
-			"error", err)
-		return err
-	}
-
-	var first error
-	for i, o := range batch {
-		if i < len(results) && results[i] != nil {
-			s.log.Error("reset mail refused", "mail_server", srv.Label(), "user_id", o.userID,
-				"error", results[i])
-			if first == nil {
-				first = results[i]
-			}
-			continue
-		}
-		o.delivered = true
-		s.log.Info("reset mail sent", "mail_server", srv.Label(), "user_id", o.userID,
-			"kind", o.mail.Kind)
-	}
-	return first
-}
-
-func byServer(mails []*outgoing) [][]*outgoing {
-	index := map[string]int{}
-	var batches [][]*outgoing
-	for _, m := range mails {
-		key := fmt.Sprintf("%d|%s:%d", m.server.ID, m.server.Host, m.server.Port)
-		i, ok := index[key]
-		if !ok {
-			i = len(batches)
-			index[key] = i
-			batches = append(batches, nil)
-		}
-		batches[i] = append(batches[i], m)
-	}
-	return batches
-}
-
-// deliveryFault is the Odoo error a caller sees, wrapping the delivery error operators
-// need; errors.As finds both.
-type deliveryFault struct {
-	fault *Error
-	cause error
-}
-
-func (d *deliveryFault) Error() string   { return d.fault.Message }
-func (d *deliveryFault) Unwrap() []error { return []error{d.fault, d.cause} }

@@ -69,6 +69,10 @@ func (k Kind) IsUserError() bool {
 type Error struct {
 	Kind    Kind
 	Message string
+	// Detail, when set, is what an administrator needs besides Odoo's own words (which
+	// mails failed and why). RPC faults carry it after the message; public pages, whose
+	// visitors must learn nothing about accounts, show Message alone.
+	Detail string
 }
 
 // Error returns the message the caller sees.

@@ -26,10 +26,15 @@ const (
 		"email server configuration"
 	MsgMailDeliver = "There was an error when trying to deliver your Email, please check " +
 		"your configuration"
-	MsgResetRequested = "Password reset instructions sent to your email"
-	MsgSubjectReset   = "Password reset"
-	MsgSubjectSignup  = "Welcome to Odoo"
-	MsgMissingSMTP    = "Missing SMTP Server\nPlease define at least one SMTP server, " +
+	// MsgMailQueued and MsgMailStillSending are odoo-shim's own (Odoo has no queued
+	// answer): a deliberate deviation, documented in README.md.
+	MsgMailQueued = "The email could not be delivered yet. It is queued and odoo-shim " +
+		"keeps trying; the link stays valid meanwhile."
+	MsgMailStillSending = "The mail server has not answered yet."
+	MsgResetRequested   = "Password reset instructions sent to your email"
+	MsgSubjectReset     = "Password reset"
+	MsgSubjectSignup    = "Welcome to Odoo"
+	MsgMissingSMTP      = "Missing SMTP Server\nPlease define at least one SMTP server, " +
 		"or provide the SMTP parameters explicitly."
 	MsgFieldAccess = "You do not have enough rights to access the fields \"%s\" on %s (%s). " +
 		"Please contact your system administrator.\n\nOperation: %s\nUser: %d\nFields:\n" +
@@ -69,9 +74,12 @@ var indonesian = map[string]string{
 		"konfigurasi email outgoing",
 	MsgMailDeliver: "Terdapat error saat mencoba mengirimkan Email Anda, mohon periksa " +
 		"konfigurasi Anda",
-	MsgResetRequested: "Instruksi pengaturan ulang kata sandi telah dikirim melalui email anda",
-	MsgSubjectReset:   "Reset Kata sandi",
-	MsgSubjectSignup:  "Selamat datang di Odoo",
+	MsgMailQueued: "Email belum dapat dikirim. Email masuk antrean dan odoo-shim terus " +
+		"mencoba mengirimkannya; link tetap berlaku selama itu.",
+	MsgMailStillSending: "Server email belum menjawab.",
+	MsgResetRequested:   "Instruksi pengaturan ulang kata sandi telah dikirim melalui email anda",
+	MsgSubjectReset:     "Reset Kata sandi",
+	MsgSubjectSignup:    "Selamat datang di Odoo",
 	MsgFieldAccess: "Anda tidak memiliki hak yang mencukupi untuk mengakses field \"%s\" pada %s " +
 		"(%s). Mohon hubungi administrator sistem Anda.\n\nOperasi: %s\nUser: %d\nField:\n" +
 		"- %s (diizinkan untuk kelompok %s)",

@@ -20,6 +20,10 @@ type MailServer struct {
 	Encryption     string // none, starttls, ssl (Odoo 19 adds starttls_strict, ssl_strict)
 	Certificate    []byte // PEM client certificate (smtp_ssl_certificate)
 	PrivateKey     []byte // PEM private key (smtp_ssl_private_key)
+	// AccessToken is the OAuth bearer token of gmail and outlook authentication, fresh
+	// when the Store hands the server to a Mailer.
+	AccessToken string
+	Active      bool
 }
 
 // Label names the server for logs and messages without exposing credentials.
@@ -46,6 +50,9 @@ type ResetMail struct {
 	CompanyName string
 	Link        string // the reset or signup URL, carrying a live token
 	ValidHours  string // link lifetime as stored in ir_config_parameter
+	// MessageID, when set, is the Message-Id header. The outbox fixes it when it queues a
+	// mail, so that a mail sent again after a crash is recognisably the same message.
+	MessageID string
 }
 
 // Mailer delivers reset mails. Send uses one connection to server for the whole batch.

@@ -13,6 +13,23 @@ import (
 
 // mailServers returns the active ir_mail_server rows in Odoo's order of preference.
 func mailServers(ctx context.Context, q sqlx.QueryerContext) ([]MailServer, error) {
+	return readMailServers(ctx, q, `active`)
+}
+
+// mailServersByID returns the active ir_mail_server row id, if there is one.
+func mailServersByID(ctx context.Context, q sqlx.QueryerContext, id int64) ([]MailServer,
+	error) {
+	return readMailServers(ctx, q, `active AND id = $1`, id)
+}
+
+// AllMailServers returns every ir_mail_server row, archived ones too, in Odoo's order.
+func (s *Store) AllMailServers(ctx context.Context) ([]MailServer, error) {
+	return readMailServers(ctx, s.db, `true`)
+}
+
+// readMailServers reads the rows matching where, one of the fixed conditions above.
+func readMailServers(ctx context.Context, q sqlx.QueryerContext, where string,
+	args ...any) ([]MailServer, error) {
 	var rows []struct {
 		ID         int64          `db:"id"`
 		Name       string         `db:"name"`
@@ -26,13 +43,15 @@ func mailServers(ctx context.Context, q sqlx.QueryerContext) ([]MailServer, erro
 		Encryption string         `db:"smtp_encryption"`
 		Cert       []byte         `db:"smtp_ssl_certificate"`
 		Key        []byte         `db:"smtp_ssl_private_key"`
+		Active     sql.NullBool   `db:"active"`
 	}
 	err := sqlx.SelectContext(ctx, q, &rows, `
 		SELECT id, name, sequence, from_filter, smtp_host, smtp_port, smtp_authentication,
-			smtp_user, smtp_pass, smtp_encryption, smtp_ssl_certificate, smtp_ssl_private_key
+			smtp_user, smtp_pass, smtp_encryption, smtp_ssl_certificate, smtp_ssl_private_key,
+			active
 		FROM ir_mail_server
-		WHERE active
-		ORDER BY sequence, id`)
+		WHERE `+where+`
+		ORDER BY sequence, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read mail servers: %w", err)
 	}
@@ -44,6 +63,7 @@ func mailServers(ctx context.Context, q sqlx.QueryerContext) ([]MailServer, erro
 			FromFilter: r.FromFilter.String, Host: r.Host.String, Port: int(r.Port.Int64),
 			Authentication: r.Auth, User: r.User.String, Password: r.Pass.String,
 			Encryption: r.Encryption, Certificate: r.Cert, PrivateKey: r.Key,
+			Active: r.Active.Bool,
 		}
 	}
 	return servers, nil

@@ -102,40 +102,43 @@ func (s *Store) actionResetPassword(ctx context.Context, req ResetRequest,
 	if contextIsOne(req.Context, "create_user") {
 		signupType, sent = "signup", MsgSignupSent
 	}
-	if err := s.resetUsers(ctx, req, c, signupType); err != nil {
+	queued, err := s.resetUsers(ctx, req, c, signupType)
+	if err != nil {
 		return nil, err
+	}
+	if queued != "" {
+		// A deliberate deviation: Odoo would claim the mail was sent (issue #5).
+		return &Notification{Title: "Notification", Message: queued, Sticky: true}, nil
 	}
 	return &Notification{Title: "Notification", Message: T(c.lang, sent)}, nil
 }
 
-// resetUsers writes the signup state and commits before any mail goes out, so no row lock
-// or pooled connection waits on a mail server. If mails then fail, the partners whose mail
-// did not leave get their previous state back, unless something else wrote them since.
+// resetUsers writes the signup state and queues the mails in one transaction, commits,
+// then waits a bounded time for the first delivery attempt, so no row lock or pooled
+// connection waits on a mail server. It returns the queued notice when some mail has not
+// gone out yet but may still, and a fault when some mail cannot go out at all; the
+// partners of those mails have their previous state back.
 func (s *Store) resetUsers(ctx context.Context, req ResetRequest, c caller,
-	signupType string) error {
+	signupType string) (string, error) {
 	// 15-17 store the token in res_partner.signup_token; 19 computes group membership
 	// from res_groups_implied_rel. Neither is implemented yet.
 	if s.info.Major != 18 {
-		return Errorf(KindUserError, "odoo-shim does not reset passwords on Odoo %s "+
+		return "", Errorf(KindUserError, "odoo-shim does not reset passwords on Odoo %s "+
 			"databases yet (issue #4)", s.info.Serie())
 	}
 
-	mails, prior, err := s.prepareReset(ctx, req, c, signupType)
-	if err != nil || len(mails) == 0 {
-		return err
+	jobs, err := s.prepareReset(ctx, req, c, signupType)
+	if err != nil || len(jobs) == 0 {
+		return "", err
 	}
-
-	err = s.deliver(ctx, mails, c.lang)
-	if err != nil {
-		s.restore(ctx, mails, prior)
-	}
-	return err
+	results, done := s.firstAttempt(ctx, jobs)
+	return answer(c.lang, results, done)
 }
 
-// prepareReset checks the users, writes their partners' signup_type and composes the mails,
-// in one transaction that it commits.
+// prepareReset checks the users, writes their partners' signup_type, composes the mails
+// and queues them, in one transaction that it commits.
 func (s *Store) prepareReset(ctx context.Context, req ResetRequest, c caller,
-	signupType string) ([]*outgoing, *priorState, error) {
+	signupType string) ([]*job, error) {
 	type loaded struct {
 		ms  *mailSettings
 		err error
@@ -148,37 +151,41 @@ func (s *Store) prepareReset(ctx context.Context, req ResetRequest, c caller,
 
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("begin: %w", err)
+		return nil, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
 
 	users, err := lockResettable(ctx, tx, req.IDs, c)
 	if err != nil || len(users) == 0 {
-		return nil, nil, err
+		return nil, err
 	}
 	prior, err := s.prepareSignup(ctx, tx, req.Caller, users, signupType)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	states, err := partnerStates(ctx, tx, partnerIDs(users))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	ld := <-settings
 	if ld.err != nil {
-		return nil, nil, ld.err
+		return nil, ld.err
 	}
 	mails := s.composeMails(users, states, ld.ms, req.Context, signupType)
 	for _, m := range mails {
 		if m.server.Host == "" {
-			return nil, nil, NewError(KindUserError, T(c.lang, MsgMissingSMTP))
+			return nil, NewError(KindUserError, T(c.lang, MsgMissingSMTP))
 		}
+	}
+	jobs, err := s.enqueue(ctx, tx, mails, prior)
+	if err != nil {
+		return nil, err
 	}
 
 	if err := tx.Commit(); err != nil {
-		return nil, nil, fmt.Errorf("commit reset: %w", err)
+		return nil, fmt.Errorf("commit reset: %w", err)
 	}
-	return mails, prior, nil
+	return jobs, nil
 }
 
 // lockResettable reads and locks the users, checking them in Odoo's order: missing
@@ -258,29 +265,6 @@ func (s *Store) prepareSignup(ctx context.Context, tx *sqlx.Tx, caller int64, us
 	return prior, nil
 }
 
-// restore puts back the signup state of the partners whose mail did not leave. A partner
-// written since (by Odoo or by another reset) is left alone: its new state is not ours.
-func (s *Store) restore(ctx context.Context, mails []*outgoing, prior *priorState) {
-	for _, m := range mails {
-		if m.delivered {
-			continue
-		}
-		old, ok := prior.partners[m.partnerID]
-		if !ok {
-			continue
-		}
-		_, err := s.db.ExecContext(ctx, `
-			UPDATE res_partner
-			SET signup_type = $1, write_uid = $2, write_date = $3
-			WHERE id = $4 AND write_date = $5 AND write_uid = $6`,
-			old.SignupType, old.WriteUID, old.WriteDate, old.ID, prior.stamp, prior.caller)
-		if err != nil {
-			s.log.Error("restore signup state after a failed mail", "partner_id", old.ID,
-				"error", err)
-		}
-	}
-}
-
 // linkSettings are the database values every link and mail of one call share.
 type linkSettings struct {
 	secret, baseURL, hours string
@@ -326,7 +310,6 @@ type outgoing struct {
 	mail      ResetMail
 	userID    int64
 	partnerID int64
-	delivered bool
 }
 
 func (s *Store) composeMails(users []User, states map[int64]SignupPayload, ms *mailSettings,

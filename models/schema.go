@@ -35,6 +35,7 @@ var migrations = []migration{
 			last_seen timestamp NOT NULL
 		);
 		CREATE INDEX session_last_seen_idx ON odoo_shim.session (last_seen)`},
+	{"0003_outbox", outboxSchema},
 }
 
 // migrate brings odoo-shim's schema up to date. Several instances may start at once on one

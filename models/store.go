@@ -40,6 +40,13 @@ type Settings struct {
 	// BaseURL, when set, replaces web.base.url in the links odoo-shim mails.
 	BaseURL      string
 	MaxOpenConns int
+	Outbox       OutboxSettings
+	// MessageID makes the Message-Id of a mail when it is queued; nil leaves it to the
+	// Mailer, which then makes a new one for every attempt.
+	MessageID func() string
+	// Tokens refreshes expired Gmail and Outlook access tokens; nil means OAuth servers
+	// are tried with the stored token as it is.
+	Tokens TokenRefresher
 }
 
 // Store is odoo-shim's access to one Odoo database.
@@ -50,6 +57,7 @@ type Store struct {
 	log      *slog.Logger
 	creds    *credCache
 	throttle *throttle
+	work     sendWorker
 }
 
 // Open connects to the Odoo database at dsn, checks that it is an Odoo database odoo-shim
@@ -90,8 +98,9 @@ func newStore(db *sqlx.DB, set Settings) *Store {
 	if set.Hasher == nil {
 		set.Hasher = NewHasher(2)
 	}
+	set.Outbox = set.Outbox.withDefaults()
 	return &Store{db: db, set: set, log: set.Logger, creds: newCredCache(10000),
-		throttle: newThrottle()}
+		throttle: newThrottle(), work: sendWorker{kick: make(chan struct{}, 1)}}
 }
 
 // Info returns what Open learnt about the database.

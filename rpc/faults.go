@@ -63,7 +63,11 @@ func toFault(err error, log *slog.Logger) fault {
 	case e.Kind.IsUserError():
 		code = faultWarning
 	}
-	f := newFault(code, e.Kind.PythonName(), e.Message)
+	message := e.Message
+	if e.Detail != "" {
+		message += "\n\n" + e.Detail
+	}
+	f := newFault(code, e.Kind.PythonName(), message)
 	f.expired = e.Kind == models.KindSessionExpired
 	return f
 }

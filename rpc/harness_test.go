@@ -76,7 +76,11 @@ func newEnv(t testing.TB, tmpl modeltest.Template, opts ...func(*rpc.Options)) *
 	t.Cleanup(func() { sender.Close() })
 	e.store, err = models.Open(context.Background(), dsn, models.Settings{
 		Hasher: models.NewHasher(4), Mailer: sender, Now: e.clock, Logger: log,
-		Fallback: models.MailServer{Host: "localhost", Port: 25}})
+		Fallback: models.MailServer{Host: "localhost", Port: 25},
+		MessageID: func() string {
+			id, _ := mail.NewMessageID(e.clock(), "odoo-shim.test")
+			return id
+		}})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

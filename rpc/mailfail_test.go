@@ -7,12 +7,60 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-shim/odoo-shim/models"
 	"github.com/odoo-shim/odoo-shim/models/modeltest"
 )
 
-// A mail that cannot go out gives the caller Odoo's words and leaves the database as it
-// was: the partner's signup state is rolled back.
+// A mail that cannot go out gives the caller Odoo's words, then the server's reply and
+// what to check, and leaves the database as it was: the partner's signup state is rolled
+// back and the queued mail is failed, without its body.
 func TestMailFailuresLeaveNothing(t *testing.T) {
+	tests := []struct {
+		name   string
+		setup  string
+		fault  string
+		detail string
+	}{
+		{"login rejected", "UPDATE ir_mail_server SET smtp_pass = 'wrong-app-password'",
+			"Terdapat error saat mencoba mengirimkan Email Anda, mohon periksa konfigurasi Anda",
+			"535 5.7.8 Authentication failed; the server rejected the login"},
+		{"STARTTLS expected, plain offered", "UPDATE ir_mail_server SET smtp_encryption = 'ssl'",
+			"Terdapat error saat mencoba mengirimkan Email Anda, mohon periksa konfigurasi Anda",
+			"did not answer in TLS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, modeltest.Own18)
+			modeltest.Exec(t, e.db, tt.setup)
+			before := queryRows(t, e, `SELECT COALESCE(signup_type, '-') || write_date::text
+				FROM res_partner WHERE id = 7`)
+
+			_, err := tryCall(e.url+"/xmlrpc/2/object", "execute_kw", []any{e.db, 2, "admin",
+				"res.users", "action_reset_password", []any{[]any{6}}})
+			if err == nil || !strings.Contains(err.Error(), "Fault(2): "+tt.fault+"\n\n") ||
+				!strings.Contains(err.Error(), tt.detail) {
+				t.Fatalf("error = %v; want fault 2 %q with %q", err, tt.fault, tt.detail)
+			}
+			after := queryRows(t, e, `SELECT COALESCE(signup_type, '-') || write_date::text
+				FROM res_partner WHERE id = 7`)
+			if before[0] != after[0] {
+				t.Errorf("partner changed from %s to %s", before[0], after[0])
+			}
+			if n := len(e.mails.Messages()); n != 0 {
+				t.Errorf("%d mails delivered", n)
+			}
+			row := queryRows(t, e, `SELECT state || ' ' || attempts || ' ' || (body IS NULL)
+				FROM odoo_shim.outbox`)
+			if len(row) != 1 || row[0] != "failed 1 true" {
+				t.Errorf("outbox = %v; want one failed row without body", row)
+			}
+		})
+	}
+}
+
+// A temporary failure (nothing listening, no server row and nothing on localhost:25)
+// keeps the mail queued with the signup state, and the answer says so.
+func TestTemporaryMailFailureQueues(t *testing.T) {
 	closed := func() int {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -24,41 +72,36 @@ func TestMailFailuresLeaveNothing(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		setup func(e *env) string
-		fault string
+		setup func() string
 	}{
-		{"connection refused", func(e *env) string {
+		{"connection refused", func() string {
 			return fmt.Sprintf("UPDATE ir_mail_server SET smtp_port = %d", closed())
-		}, "Tidak dapat menghubungi server email, mohon periksa server konfigurasi email outgoing"},
-		{"login rejected", func(e *env) string {
-			return "UPDATE ir_mail_server SET smtp_pass = 'wrong-app-password'"
-		}, "Terdapat error saat mencoba mengirimkan Email Anda, mohon periksa konfigurasi Anda"},
-		{"no server row, nothing on localhost:25", func(e *env) string {
+		}},
+		{"no server row, nothing on localhost:25", func() string {
 			return "DELETE FROM ir_mail_server"
-		}, "Tidak dapat menghubungi server email, mohon periksa server konfigurasi email outgoing"},
-		{"STARTTLS expected, plain offered", func(e *env) string {
-			return "UPDATE ir_mail_server SET smtp_encryption = 'ssl'"
-		}, "Terdapat error saat mencoba mengirimkan Email Anda, mohon periksa konfigurasi Anda"},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, modeltest.Own18)
-			modeltest.Exec(t, e.db, tt.setup(e))
-			before := queryRows(t, e, `SELECT COALESCE(signup_type, '-') || write_date::text
-				FROM res_partner WHERE id = 7`)
+			modeltest.Exec(t, e.db, tt.setup())
 
-			_, err := tryCall(e.url+"/xmlrpc/2/object", "execute_kw", []any{e.db, 2, "admin",
+			res, err := tryCall(e.url+"/xmlrpc/2/object", "execute_kw", []any{e.db, 2, "admin",
 				"res.users", "action_reset_password", []any{[]any{6}}})
-			if err == nil || !strings.Contains(err.Error(), "Fault(2): "+tt.fault) {
-				t.Fatalf("error = %v; want fault 2 %q", err, tt.fault)
+			if err != nil {
+				t.Fatalf("reset with a temporary failure = %v; want the queued notice", err)
 			}
-			after := queryRows(t, e, `SELECT COALESCE(signup_type, '-') || write_date::text
-				FROM res_partner WHERE id = 7`)
-			if before[0] != after[0] {
-				t.Errorf("partner changed from %s to %s", before[0], after[0])
+			params := res.(map[string]any)["params"].(map[string]any)
+			msg, _ := params["message"].(string)
+			if !strings.HasPrefix(msg, models.T("id_ID", models.MsgMailQueued)) ||
+				!strings.Contains(msg, "connection refused") || params["sticky"] != true {
+				t.Errorf("notice = %#v; want the sticky queued notice naming the refusal", params)
 			}
-			if n := len(e.mails.Messages()); n != 0 {
-				t.Errorf("%d mails delivered", n)
+			row := queryRows(t, e, `SELECT o.state || ' ' || o.attempts || ' ' ||
+				(o.body IS NOT NULL) || ' ' || p.signup_type
+				FROM odoo_shim.outbox o JOIN res_partner p ON p.id = o.partner_id`)
+			if len(row) != 1 || row[0] != "queued 1 true reset" {
+				t.Errorf("outbox = %v; want one queued row with its body, partner reset", row)
 			}
 		})
 	}
@@ -119,7 +162,7 @@ func TestSilentMailServerHoldsNoLock(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("the write waited %s", d)
 	}
-	if err := <-done; err == nil || !strings.Contains(err.Error(), "Fault(2)") {
-		t.Errorf("reset through a silent server = %v; want fault 2", err)
+	if err := <-done; err != nil {
+		t.Errorf("reset through a silent server = %v; want the queued notice", err)
 	}
 }

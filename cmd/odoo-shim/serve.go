@@ -110,6 +110,18 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, devMail ht
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- svc.server.Serve(svc.ln) }()
+	outboxCtx, stopOutbox := context.WithCancel(context.WithoutCancel(ctx))
+	outboxDone := make(chan struct{})
+	go func() {
+		defer close(outboxDone)
+		_ = svc.store.RunOutbox(outboxCtx)
+	}()
+	// The sender stops last: the mails in its hands are finished, the ones it claimed but
+	// did not start go back to the queue.
+	defer func() {
+		stopOutbox()
+		<-outboxDone
+	}()
 
 	select {
 	case err := <-errc:
@@ -149,10 +161,20 @@ func storeSettings(cfg *config.Config, log *slog.Logger, m models.Mailer) models
 	if cfg.SMTP.SSL {
 		fallback.Encryption = "starttls" // odoo.conf's smtp_ssl means STARTTLS
 	}
+	mc := cfg.Mail
 	return models.Settings{
 		Hasher: models.NewHasher(cfg.Limits.HashConcurrency), Mailer: m, Logger: log,
 		Fallback: fallback, EmailFrom: cfg.SMTP.EmailFrom, BaseURL: cfg.Odoo.BaseURL,
 		MaxOpenConns: cfg.Database.MaxConns,
+		Outbox: models.OutboxSettings{Wait: mc.Wait, MaxAttempts: mc.MaxAttempts,
+			RetryBase: mc.RetryBase, RetryMax: mc.RetryMax, Lease: mc.Lease, Poll: mc.Poll,
+			Batch: mc.Batch, RatePerMinute: mc.RatePerMinute, DailyQuota: mc.DailyQuota,
+			Instance: mc.Instance},
+		MessageID: func() string {
+			// crypto/rand does not fail; an empty id would let the mailer make one.
+			id, _ := mail.NewMessageID(time.Now(), mc.HeloName)
+			return id
+		},
 	}
 }
 

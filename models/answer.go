@@ -1,0 +1,112 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// firstAttempt starts delivering the just-queued jobs and waits for it at most
+// Outbox.Wait. done is false when the attempt is still running; it then goes on, and
+// records its outcome, without the caller.
+func (s *Store) firstAttempt(ctx context.Context, jobs []*job) ([]result, bool) {
+	ch := make(chan []result, 1)
+	s.work.wg.Add(1)
+	go func() {
+		defer s.work.wg.Done()
+		ch <- s.attempt(ctx, jobs)
+	}()
+
+	timer := time.NewTimer(s.set.Outbox.Wait)
+	defer timer.Stop()
+	select {
+	case r := <-ch:
+		return r, true
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	return nil, false
+}
+
+// answer turns the first attempt's results into what the caller is told: nothing to add
+// when every mail was sent; a fault naming each mail that cannot go out, with the
+// server's reply and what to check; else the queued notice naming each mail that waits.
+func answer(lang string, results []result, done bool) (string, error) {
+	if !done {
+		return T(lang, MsgMailQueued) + "\n" + T(lang, MsgMailStillSending), nil
+	}
+
+	var failed, queued []result
+	for _, r := range results {
+		switch r.state {
+		case StateFailed:
+			failed = append(failed, r)
+		case StateQueued:
+			queued = append(queued, r)
+		}
+	}
+	if len(failed) > 0 {
+		return "", newDeliveryFault(lang, results, failed, queued)
+	}
+	if len(queued) > 0 {
+		return T(lang, MsgMailQueued) + "\n" + outcomeLines(queued), nil
+	}
+	return "", nil
+}
+
+func newDeliveryFault(lang string, all, failed, queued []result) error {
+	msg := T(lang, MsgMailDeliver)
+	var de *DeliveryError
+	if errors.As(failed[0].err, &de) && de.Refused {
+		msg = T(lang, MsgMailContact)
+	}
+
+	var b strings.Builder
+	b.WriteString("Not sent:\n" + outcomeLines(failed))
+	if len(queued) > 0 {
+		b.WriteString("\nQueued, retried automatically:\n" + outcomeLines(queued))
+	}
+	if sent := len(all) - len(failed) - len(queued); sent > 0 {
+		fmt.Fprintf(&b, "\nSent: %d of %d.", sent, len(all))
+	}
+	return &deliveryFault{fault: &Error{Kind: KindUserError, Message: msg, Detail: b.String()},
+		cause: failed[0].err}
+}
+
+// outcomeLines describes one mail a line: whose it is, what the server said, what to do.
+func outcomeLines(rs []result) string {
+	lines := make([]string, len(rs))
+	for i, r := range rs {
+		line := fmt.Sprintf("- %s <%s>: %s", r.job.mail.UserName, r.job.mail.To, reason(r.err))
+		if r.state == StateQueued && r.delay > 0 {
+			line += fmt.Sprintf(" (next attempt in about %s)", r.delay.Round(time.Second))
+		}
+		lines[i] = line
+	}
+	return strings.Join(lines, "\n")
+}
+
+// reason is an error for a caller: the server's reply or the failure, and a hint.
+func reason(err error) string {
+	var de *DeliveryError
+	if !errors.As(err, &de) {
+		return err.Error()
+	}
+	text := de.Error()
+	if h := de.Hint(); h != "" {
+		text += "; " + h
+	}
+	return text
+}
+
+// deliveryFault is the Odoo error a caller sees, wrapping the delivery error operators
+// need; errors.As finds both.
+type deliveryFault struct {
+	fault *Error
+	cause error
+}
+
+func (d *deliveryFault) Error() string   { return d.fault.Message }
+func (d *deliveryFault) Unwrap() []error { return []error{d.fault, d.cause} }

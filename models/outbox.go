@@ -1,0 +1,557 @@
+package models
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// outboxSchema is odoo-shim's mail queue. It lives in odoo-shim's own schema: a row in
+// Odoo's mail_mail would also be sent by Odoo's own queue. body holds the composed mail,
+// with its live link, and is erased as soon as the mail is sent, failed or dropped; the
+// other columns stay for operators. The prior_* columns and stamp are what the reset
+// overwrote on the partner, to put back when the mail never goes out.
+const outboxSchema = `
+CREATE TABLE odoo_shim.outbox (
+	id bigserial PRIMARY KEY,
+	created_at timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
+	updated_at timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
+	state text NOT NULL DEFAULT 'queued'
+		CHECK (state IN ('queued', 'sent', 'failed', 'dropped')),
+	kind text NOT NULL,
+	user_id bigint NOT NULL,
+	partner_id bigint NOT NULL,
+	caller_uid bigint NOT NULL,
+	recipient text NOT NULL,
+	subject text NOT NULL,
+	message_id text NOT NULL,
+	server_id bigint NOT NULL,
+	server_label text NOT NULL,
+	body jsonb,
+	attempts integer NOT NULL DEFAULT 0,
+	next_attempt_at timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
+	lease_until timestamp,
+	lease_token text,
+	leased_by text,
+	last_code integer,
+	last_error text,
+	sent_at timestamp,
+	prior_signup_type varchar,
+	prior_write_uid integer,
+	prior_write_date timestamp,
+	stamp timestamp NOT NULL
+);
+CREATE INDEX outbox_due ON odoo_shim.outbox (next_attempt_at, id) WHERE state = 'queued';
+CREATE INDEX outbox_sent ON odoo_shim.outbox (server_id, sent_at) WHERE state = 'sent'`
+
+// Outbox states.
+const (
+	StateQueued  = "queued"
+	StateSent    = "sent"
+	StateFailed  = "failed"
+	StateDropped = "dropped"
+)
+
+// OutboxSettings tune the mail queue. Zero values take the defaults below.
+type OutboxSettings struct {
+	// Wait is how long a reset call waits for the first delivery attempt before it answers
+	// that the mail is queued.
+	Wait        time.Duration
+	MaxAttempts int           // attempts before a temporarily failing mail is given up
+	RetryBase   time.Duration // delay after the first failed attempt; doubles each time
+	RetryMax    time.Duration // longest delay between attempts
+	// Lease is how long a claimed mail is reserved for one sender. A sender that dies
+	// loses its claim after this; every send is bounded to finish well within it.
+	Lease time.Duration
+	Poll  time.Duration // how often the sender looks for due mails
+	Batch int           // mails claimed, and sent over one connection, at a time
+	// RatePerMinute and DailyQuota limit the mails sent through one server (0: no limit),
+	// counted over every instance sharing the outbox. Gmail allows about 2,000 a day.
+	RatePerMinute int
+	DailyQuota    int
+	Instance      string // names this instance in leased_by; "" means a random name
+}
+
+// Outbox defaults.
+const (
+	DefaultMailWait    = 10 * time.Second
+	DefaultMaxAttempts = 8
+	DefaultRetryBase   = 30 * time.Second
+	DefaultRetryMax    = time.Hour
+	DefaultLease       = 5 * time.Minute
+	DefaultPoll        = time.Second
+	DefaultBatch       = 50
+)
+
+func (o OutboxSettings) withDefaults() OutboxSettings {
+	set := func(d *time.Duration, def time.Duration) {
+		if *d <= 0 {
+			*d = def
+		}
+	}
+	set(&o.Wait, DefaultMailWait)
+	set(&o.RetryBase, DefaultRetryBase)
+	set(&o.RetryMax, DefaultRetryMax)
+	set(&o.Lease, DefaultLease)
+	set(&o.Poll, DefaultPoll)
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = DefaultMaxAttempts
+	}
+	if o.Batch <= 0 {
+		o.Batch = DefaultBatch
+	}
+	if o.Instance == "" {
+		o.Instance = "odoo-shim-" + randomToken()[:8]
+	}
+	return o
+}
+
+// sendBudget is how long one send may take: it ends before the lease does, so that no
+// other sender can claim a mail that is still being sent.
+func (o OutboxSettings) sendBudget() time.Duration {
+	return o.Lease * 4 / 5
+}
+
+func randomToken() string {
+	var b [16]byte
+	_, _ = crand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// job is one queued mail in the hands of a sender.
+type job struct {
+	id       int64
+	token    string // the lease token; writes check it so a lost claim changes nothing
+	userID   int64
+	serverID int64
+	server   *MailServer // known when the mail was just composed; else read again
+	mail     ResetMail
+	attempts int // attempts made before this one
+}
+
+// result is what one attempt did to one mail.
+type result struct {
+	job   *job
+	state string        // StateSent, StateQueued or StateFailed
+	err   error         // the delivery error, nil when sent
+	delay time.Duration // for StateQueued: until the next attempt
+}
+
+// enqueue writes one outbox row per mail inside the reset's transaction, so that the
+// signup state and its mail exist together or not at all. The rows are leased to the
+// caller's first attempt.
+func (s *Store) enqueue(ctx context.Context, tx *sqlx.Tx, mails []*outgoing,
+	prior *priorState) ([]*job, error) {
+	token := randomToken()
+	jobs := make([]*job, len(mails))
+	for i, o := range mails {
+		if o.mail.MessageID == "" && s.set.MessageID != nil {
+			o.mail.MessageID = s.set.MessageID()
+		}
+		body, err := json.Marshal(o.mail)
+		if err != nil {
+			return nil, fmt.Errorf("queue mail: %w", err)
+		}
+		old := prior.partners[o.partnerID]
+
+		var id int64
+		err = tx.GetContext(ctx, &id, `
+			INSERT INTO odoo_shim.outbox (kind, user_id, partner_id, caller_uid, recipient,
+				subject, message_id, server_id, server_label, body, lease_until, lease_token,
+				leased_by, prior_signup_type, prior_write_uid, prior_write_date, stamp)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb,
+				(now() AT TIME ZONE 'UTC') + $11 * interval '1 millisecond', $12, $13,
+				$14, $15, $16, $17)
+			RETURNING id`,
+			o.mail.Kind, o.userID, o.partnerID, prior.caller, o.mail.To, o.mail.Subject,
+			o.mail.MessageID, o.server.ID, o.server.Label(), string(body),
+			s.set.Outbox.Lease.Milliseconds(), token, s.set.Outbox.Instance,
+			old.SignupType, old.WriteUID, old.WriteDate, prior.stamp)
+		if err != nil {
+			return nil, fmt.Errorf("queue mail: %w", err)
+		}
+		srv := o.server
+		jobs[i] = &job{id: id, token: token, userID: o.userID, serverID: srv.ID, server: &srv,
+			mail: o.mail}
+	}
+	return jobs, nil
+}
+
+// attempt sends the jobs, grouped by server, and records each outcome. It runs detached
+// from the caller's context, bounded by the lease, so that a caller going away never cuts
+// a mail transaction in half.
+func (s *Store) attempt(ctx context.Context, jobs []*job) []result {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.set.Outbox.sendBudget())
+	defer cancel()
+
+	var out []result
+	for _, group := range jobsByServer(jobs) {
+		out = append(out, s.attemptServer(ctx, group)...)
+	}
+	return out
+}
+
+// attemptServer sends one server's jobs over one connection, within its rate limit.
+func (s *Store) attemptServer(ctx context.Context, jobs []*job) []result {
+	srv, err := s.serverFor(ctx, jobs[0])
+	if err != nil {
+		return s.finishAll(ctx, jobs, err)
+	}
+
+	allowed, wait, err := s.allowance(ctx, srv.ID, len(jobs))
+	if err != nil {
+		return s.finishAll(ctx, jobs, err)
+	}
+	var out []result
+	for _, j := range jobs[allowed:] {
+		out = append(out, s.defer_(ctx, j, wait))
+	}
+	jobs = jobs[:allowed]
+	if len(jobs) == 0 {
+		return out
+	}
+
+	mails := make([]ResetMail, len(jobs))
+	for i, j := range jobs {
+		mails[i] = j.mail
+	}
+	results, err := s.set.Mailer.Send(ctx, srv, mails)
+	for i, j := range jobs {
+		e := err
+		if e == nil && i < len(results) {
+			e = results[i]
+		}
+		out = append(out, s.finish(ctx, j, srv, e))
+	}
+	return out
+}
+
+// serverFor returns the server a job goes through: the one it was composed for, else the
+// row as it is now (a fixed password or a refreshed token then takes effect).
+func (s *Store) serverFor(ctx context.Context, j *job) (MailServer, error) {
+	srv := s.set.Fallback
+	switch {
+	case j.server != nil:
+		srv = *j.server
+	case j.serverID != 0:
+		servers, err := mailServersByID(ctx, s.db, j.serverID)
+		if err != nil {
+			return MailServer{}, err
+		}
+		if len(servers) == 0 {
+			return MailServer{}, &DeliveryError{Server: fmt.Sprintf("ir_mail_server %d",
+				j.serverID), Stage: StageConnect, Err: errors.New("the mail server row was " +
+				"deleted or archived after the mail was queued")}
+		}
+		srv = servers[0]
+	}
+	return s.authorize(ctx, srv)
+}
+
+func (s *Store) finishAll(ctx context.Context, jobs []*job, err error) []result {
+	out := make([]result, len(jobs))
+	for i, j := range jobs {
+		out[i] = s.finish(ctx, j, MailServer{}, err)
+	}
+	return out
+}
+
+// finish records one attempt's outcome: sent (the body is erased), queued again after a
+// backoff, or failed for good (the body is erased and the partner's signup state put back).
+func (s *Store) finish(ctx context.Context, j *job, srv MailServer, err error) result {
+	r := result{job: j, err: err, state: StateSent}
+	switch {
+	case err == nil:
+	case IsTemporary(err) && j.attempts+1 < s.set.Outbox.MaxAttempts:
+		r.state, r.delay = StateQueued, s.backoff(j.attempts+1)
+	default:
+		r.state = StateFailed
+	}
+	s.logOutcome(j, srv, r)
+
+	code, text := errorSummary(err)
+	werr := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE odoo_shim.outbox
+			SET state = $3, attempts = attempts + 1, last_code = $4, last_error = $5,
+				lease_until = NULL, lease_token = NULL,
+				updated_at = now() AT TIME ZONE 'UTC',
+				next_attempt_at = (now() AT TIME ZONE 'UTC') + $6 * interval '1 millisecond',
+				sent_at = CASE WHEN $3 = 'sent' THEN now() AT TIME ZONE 'UTC' END,
+				body = CASE WHEN $3 = 'queued' THEN body END
+			WHERE id = $1 AND lease_token = $2`,
+			j.id, j.token, r.state, code, text, r.delay.Milliseconds())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errLeaseLost
+		}
+		if r.state == StateFailed {
+			return restoreSignup(ctx, tx, j.id)
+		}
+		return nil
+	})
+	if werr != nil {
+		s.log.Error("record mail outcome", "outbox_id", j.id, "state", r.state, "error", werr)
+	}
+	return r
+}
+
+var errLeaseLost = errors.New("the mail's lease was lost to another sender")
+
+// defer_ puts a job back without counting an attempt: the server's rate limit is reached.
+func (s *Store) defer_(ctx context.Context, j *job, wait time.Duration) result {
+	_, err := s.db.ExecContext(ctx, `
+		UPDATE odoo_shim.outbox
+		SET lease_until = NULL, lease_token = NULL, updated_at = now() AT TIME ZONE 'UTC',
+			next_attempt_at = (now() AT TIME ZONE 'UTC') + $3 * interval '1 millisecond',
+			last_error = 'waiting for the mail server''s rate limit'
+		WHERE id = $1 AND lease_token = $2`, j.id, j.token, wait.Milliseconds())
+	if err != nil {
+		s.log.Error("defer mail", "outbox_id", j.id, "error", err)
+	}
+	return result{job: j, state: StateQueued, delay: wait, err: errRateLimited}
+}
+
+var errRateLimited = errors.New("the mail server's rate limit is reached; it goes out later")
+
+// restoreSignup puts back the signup state a failed mail's reset wrote, unless the partner
+// was written since (by Odoo or by another reset): its new state is not ours.
+func restoreSignup(ctx context.Context, tx *sqlx.Tx, id int64) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE res_partner p
+		SET signup_type = o.prior_signup_type, write_uid = o.prior_write_uid,
+			write_date = o.prior_write_date
+		FROM odoo_shim.outbox o
+		WHERE o.id = $1 AND p.id = o.partner_id AND p.write_date = o.stamp
+			AND p.write_uid = o.caller_uid`, id)
+	if err != nil {
+		return fmt.Errorf("restore signup state: %w", err)
+	}
+	return nil
+}
+
+// backoff is the delay before attempt n+1: RetryBase doubled per attempt, capped at
+// RetryMax, with jitter over its second half so that retries of many mails spread out.
+func (s *Store) backoff(n int) time.Duration {
+	d := s.set.Outbox.RetryBase
+	for i := 1; i < n && d < s.set.Outbox.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, s.set.Outbox.RetryMax)
+	return d/2 + rand.N(d/2+1)
+}
+
+// allowance returns how many of n mails the server's rate limit lets out now, and when
+// the rest may go.
+func (s *Store) allowance(ctx context.Context, serverID int64, n int) (int, time.Duration,
+	error) {
+	o := s.set.Outbox
+	if o.RatePerMinute <= 0 && o.DailyQuota <= 0 {
+		return n, 0, nil
+	}
+	var c struct {
+		Minute int `db:"minute"`
+		Day    int `db:"day"`
+	}
+	err := s.db.GetContext(ctx, &c, `
+		SELECT count(*) FILTER (WHERE sent_at > (now() AT TIME ZONE 'UTC') - interval '1 minute')
+			AS minute, count(*) AS day
+		FROM odoo_shim.outbox
+		WHERE state = 'sent' AND server_id = $1
+			AND sent_at > (now() AT TIME ZONE 'UTC') - interval '1 day'`, serverID)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read mail rate: %w", err)
+	}
+
+	allowed, wait := n, time.Duration(0)
+	if o.RatePerMinute > 0 && c.Minute+allowed > o.RatePerMinute {
+		allowed, wait = max(0, o.RatePerMinute-c.Minute), time.Minute
+	}
+	if o.DailyQuota > 0 && c.Day+allowed > o.DailyQuota {
+		allowed, wait = max(0, o.DailyQuota-c.Day), time.Hour
+	}
+	return allowed, wait, nil
+}
+
+func (s *Store) logOutcome(j *job, srv MailServer, r result) {
+	switch r.state {
+	case StateSent:
+		s.log.Info("reset mail sent", "outbox_id", j.id, "user_id", j.userID,
+			"mail_server", srv.Label(), "kind", j.mail.Kind)
+	case StateQueued:
+		s.log.Warn("reset mail queued for retry", "outbox_id", j.id, "user_id", j.userID,
+			"mail_server", srv.Label(), "attempt", j.attempts+1, "retry_in", r.delay,
+			"error", r.err)
+	default:
+		s.log.Error("reset mail failed", "outbox_id", j.id, "user_id", j.userID,
+			"mail_server", srv.Label(), "attempt", j.attempts+1, "error", r.err)
+	}
+}
+
+func jobsByServer(jobs []*job) [][]*job {
+	index := map[int64]int{}
+	var groups [][]*job
+	for _, j := range jobs {
+		i, ok := index[j.serverID]
+		if !ok {
+			i = len(groups)
+			index[j.serverID] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], j)
+	}
+	return groups
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// IsTemporary reports whether a delivery failure may pass by itself: a refused or dropped
+// connection, a timeout, a 4xx reply. Anything else needs someone to change something.
+func IsTemporary(err error) bool {
+	var de *DeliveryError
+	if errors.As(err, &de) {
+		return de.Temporary || de.Refused
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errRateLimited)
+}
+
+func errorSummary(err error) (any, any) {
+	if err == nil {
+		return nil, nil
+	}
+	var de *DeliveryError
+	if errors.As(err, &de) && de.Code != 0 {
+		return de.Code, err.Error()
+	}
+	return nil, err.Error()
+}
+
+// sendWorker is the outbox's background sender.
+type sendWorker struct {
+	wg   sync.WaitGroup // first attempts still running
+	kick chan struct{}
+}
+
+// RunOutbox delivers due mails from the outbox until ctx ends. Several instances may run
+// it on one database: each claims mails with a lease under FOR UPDATE SKIP LOCKED, so no
+// mail is in two senders' hands. When ctx ends, the mails being sent are finished and the
+// ones claimed but not yet started go back to the queue.
+func (s *Store) RunOutbox(ctx context.Context) error {
+	defer s.work.wg.Wait()
+	for {
+		n, err := s.outboxRound(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("outbox round failed", "error", err)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if n == s.set.Outbox.Batch {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(s.set.Outbox.Poll):
+		case <-s.work.kick:
+		}
+	}
+}
+
+// outboxRound claims one batch of due mails and sends it; it returns how many it claimed.
+func (s *Store) outboxRound(ctx context.Context) (int, error) {
+	jobs, err := s.claim(ctx, s.set.Outbox.Batch)
+	if err != nil || len(jobs) == 0 {
+		return 0, err
+	}
+	for _, group := range jobsByServer(jobs) {
+		if ctx.Err() != nil {
+			s.release(group)
+			continue
+		}
+		s.attempt(ctx, group)
+	}
+	return len(jobs), nil
+}
+
+// claim leases up to n due mails to this instance.
+func (s *Store) claim(ctx context.Context, n int) ([]*job, error) {
+	token := randomToken()
+	var rows []struct {
+		ID       int64  `db:"id"`
+		UserID   int64  `db:"user_id"`
+		ServerID int64  `db:"server_id"`
+		Body     []byte `db:"body"`
+		Attempts int    `db:"attempts"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `
+		UPDATE odoo_shim.outbox o
+		SET lease_until = (now() AT TIME ZONE 'UTC') + $1 * interval '1 millisecond',
+			lease_token = $2, leased_by = $3
+		FROM (SELECT id FROM odoo_shim.outbox
+			WHERE state = 'queued' AND body IS NOT NULL
+				AND next_attempt_at <= now() AT TIME ZONE 'UTC'
+				AND (lease_until IS NULL OR lease_until < now() AT TIME ZONE 'UTC')
+			ORDER BY next_attempt_at, id
+			LIMIT $4
+			FOR UPDATE SKIP LOCKED) due
+		WHERE o.id = due.id
+		RETURNING o.id, o.user_id, o.server_id, o.body, o.attempts`,
+		s.set.Outbox.Lease.Milliseconds(), token, s.set.Outbox.Instance, n)
+	if err != nil {
+		return nil, fmt.Errorf("claim queued mails: %w", err)
+	}
+
+	jobs := make([]*job, 0, len(rows))
+	for _, r := range rows {
+		j := &job{id: r.ID, token: token, userID: r.UserID, serverID: r.ServerID,
+			attempts: r.Attempts}
+		if err := json.Unmarshal(r.Body, &j.mail); err != nil {
+			return nil, fmt.Errorf("read queued mail %d: %w", r.ID, err)
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, nil
+}
+
+// release gives claimed mails back to the queue untouched.
+func (s *Store) release(jobs []*job) {
+	ids := make([]int64, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.id
+	}
+	_, err := s.db.Exec(`
+		UPDATE odoo_shim.outbox SET lease_until = NULL, lease_token = NULL
+		WHERE id = ANY($1::bigint[]) AND lease_token = $2`, int64Array(ids), jobs[0].token)
+	if err != nil {
+		s.log.Error("release claimed mails", "mails", len(ids), "error", err)
+	}
+}
+
+// Kick wakes the background sender, as after a mail was queued for it.
+func (s *Store) kick() {
+	select {
+	case s.work.kick <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,281 @@
+package models_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/odoo-shim/odoo-shim/mail"
+	"github.com/odoo-shim/odoo-shim/mail/catcher"
+	"github.com/odoo-shim/odoo-shim/models"
+	"github.com/odoo-shim/odoo-shim/models/modeltest"
+)
+
+// outboxEnv is a database whose mail server row points at a real in-process SMTP server.
+type outboxEnv struct {
+	dsn, name string
+	mails     *catcher.Catcher
+	db        *sqlx.DB
+}
+
+func newOutboxEnv(t *testing.T, opt catcher.Options) *outboxEnv {
+	t.Helper()
+	dsn, name := modeltest.NewDatabase(t, modeltest.Own18)
+	e := &outboxEnv{dsn: dsn, name: name, mails: catcher.New(opt)}
+	if err := e.mails.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.mails.Close() })
+	host, port, _ := net.SplitHostPort(e.mails.Addr())
+	modeltest.Exec(t, name, fmt.Sprintf(`UPDATE ir_mail_server SET smtp_host = '%s',
+		smtp_port = %s, smtp_encryption = 'none', smtp_user = NULL, smtp_pass = NULL`,
+		host, port))
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e.db = db
+	return e
+}
+
+// store opens one odoo-shim instance on the environment's database.
+func (e *outboxEnv) store(t *testing.T, o models.OutboxSettings) *models.Store {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sender := &mail.Sender{Timeout: 3 * time.Second, Logger: log, KeepAlive: time.Second}
+	t.Cleanup(func() { sender.Close() })
+	s, err := models.Open(context.Background(), e.dsn, models.Settings{
+		Hasher: models.NewHasher(2), Mailer: sender, Logger: log, Outbox: o,
+		Fallback:  models.MailServer{Host: "localhost", Port: 25},
+		MessageID: func() string { id, _ := mail.NewMessageID(time.Now(), "test"); return id }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// run starts the store's background sender until the test ends.
+func run(t *testing.T, s *models.Store) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.RunOutbox(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func (e *outboxEnv) rows(t *testing.T, q string) []string {
+	t.Helper()
+	var out []string
+	if err := e.db.Select(&out, q); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+var msgIDRe = regexp.MustCompile(`(?m)^Message-Id: (\S+)\r$`)
+
+func messageIDs(msgs []catcher.Message) map[string]int {
+	ids := map[string]int{}
+	for _, m := range msgs {
+		if sm := msgIDRe.FindSubmatch(m.Data); sm != nil {
+			ids[string(sm[1])]++
+		}
+	}
+	return ids
+}
+
+// addUsers adds n resettable users from id 1001.
+func (e *outboxEnv) addUsers(t *testing.T, n int) []int64 {
+	modeltest.Exec(t, e.name, fmt.Sprintf(`
+		INSERT INTO res_partner (id, name, email, lang, active)
+			SELECT 1000 + i, 'Santri ' || i, 'santri' || i || '@example.org', 'id_ID', true
+			FROM generate_series(1, %[1]d) i;
+		INSERT INTO res_users (id, login, partner_id, company_id, active, share)
+			SELECT 1000 + i, 'santri' || i, 1000 + i, 1, true, false
+			FROM generate_series(1, %[1]d) i`, n))
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = int64(1001 + i)
+	}
+	return ids
+}
+
+func reset(t *testing.T, s *models.Store, ids ...int64) (*models.Notification, error) {
+	t.Helper()
+	return s.ActionResetPassword(context.Background(), models.ResetRequest{Caller: 2, IDs: ids,
+		Context: map[string]any{"lang": "en_US"}})
+}
+
+// A 4xx reply queues the mail; the background sender delivers it on a later attempt,
+// with the Message-Id fixed when it was queued, and then erases the body.
+func TestOutboxRetriesTemporaryFailure(t *testing.T) {
+	var refusals atomic.Int32
+	e := newOutboxEnv(t, catcher.Options{OnRcpt: func(string) error {
+		if refusals.Add(1) <= 2 {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
+				Message: "Try again later"}
+		}
+		return nil
+	}})
+	s := e.store(t, models.OutboxSettings{RetryBase: 50 * time.Millisecond, Poll: 20 *
+		time.Millisecond})
+
+	n, err := reset(t, s, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !n.Sticky || !strings.Contains(n.Message, models.MsgMailQueued) ||
+		!strings.Contains(n.Message, "451 4.3.0 Try again later") {
+		t.Fatalf("notice = %+v; want the queued notice with the server's reply", n)
+	}
+	queuedID := e.rows(t, `SELECT message_id FROM odoo_shim.outbox`)
+
+	run(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	msgs, err := e.mails.Wait(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := messageIDs(msgs); len(queuedID) != 1 || ids[queuedID[0]] != 1 {
+		t.Errorf("delivered Message-Ids %v; want the queued one %v", ids, queuedID)
+	}
+	waitRows(t, e, `SELECT state || ' ' || attempts || ' ' || (body IS NULL) || ' ' ||
+		(sent_at IS NOT NULL) FROM odoo_shim.outbox`, "sent 3 true true")
+}
+
+// waitRows polls q until its rows, joined, read want.
+func waitRows(t *testing.T, e *outboxEnv, q, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var got []string
+	for time.Now().Before(deadline) {
+		if got = e.rows(t, q); strings.Join(got, "|") == want {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("rows of %s = %v; want %s", q, got, want)
+}
+
+// A mail that keeps failing temporarily is given up after MaxAttempts, and the partner's
+// signup state is put back.
+func TestOutboxGivesUp(t *testing.T) {
+	e := newOutboxEnv(t, catcher.Options{OnMail: func(string) error {
+		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
+			Message: "Try again later, closing connection"}
+	}})
+	before := e.rows(t, `SELECT COALESCE(signup_type, '-') FROM res_partner WHERE id = 7`)
+	s := e.store(t, models.OutboxSettings{MaxAttempts: 3, RetryBase: 20 * time.Millisecond,
+		Poll: 20 * time.Millisecond})
+	if _, err := reset(t, s, 6); err != nil {
+		t.Fatal(err)
+	}
+	run(t, s)
+	waitRows(t, e, `SELECT state || ' ' || attempts || ' ' || last_code || ' ' ||
+		(body IS NULL) FROM odoo_shim.outbox`, "failed 3 421 true")
+	after := e.rows(t, `SELECT COALESCE(signup_type, '-') FROM res_partner WHERE id = 7`)
+	if before[0] != after[0] {
+		t.Errorf("signup_type %s after giving up; want %s back", after[0], before[0])
+	}
+}
+
+// Two instances on one outbox deliver every queued mail once between them.
+func TestOutboxTwoInstances(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	e := newOutboxEnv(t, catcher.Options{OnMail: func(string) error {
+		if down.Load() {
+			return &smtp.SMTPError{Code: 450, Message: "mailbox busy"}
+		}
+		return nil
+	}})
+	ids := e.addUsers(t, 60)
+	a := e.store(t, models.OutboxSettings{RetryBase: 10 * time.Millisecond,
+		RetryMax: 20 * time.Millisecond, Poll: 10 * time.Millisecond, Batch: 7,
+		MaxAttempts: 1000, Instance: "a"})
+	b := e.store(t, models.OutboxSettings{RetryBase: 10 * time.Millisecond,
+		RetryMax: 20 * time.Millisecond, Poll: 10 * time.Millisecond, Batch: 5,
+		MaxAttempts: 1000, Instance: "b"})
+	if _, err := reset(t, a, ids...); err != nil {
+		t.Fatal(err)
+	}
+	run(t, a)
+	run(t, b)
+	time.Sleep(100 * time.Millisecond)
+	down.Store(false)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := e.mails.Wait(ctx, len(ids)); err != nil {
+		t.Fatal(err)
+	}
+	waitRows(t, e, `SELECT count(*) FILTER (WHERE state = 'sent') || ' ' ||
+		count(DISTINCT leased_by) FROM odoo_shim.outbox`, fmt.Sprintf("%d 2", len(ids)))
+	msgs := e.mails.Messages()
+	counts := messageIDs(msgs)
+	if len(msgs) != len(ids) || len(counts) != len(ids) {
+		t.Fatalf("%d messages with %d distinct Message-Ids; want %d of each", len(msgs),
+			len(counts), len(ids))
+	}
+}
+
+// Several users in one call share one connection, and a refused recipient fails only
+// that user's mail: the fault names it, the others are sent.
+func TestOutboxPerUserOutcome(t *testing.T) {
+	e := newOutboxEnv(t, catcher.Options{OnRcpt: func(to string) error {
+		if to == "santri2@example.org" {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1},
+				Message: "Mailbox unavailable"}
+		}
+		return nil
+	}})
+	ids := e.addUsers(t, 3)
+	s := e.store(t, models.OutboxSettings{})
+	_, err := reset(t, s, ids...)
+	fe, ok := models.AsError(err)
+	if !ok || !strings.HasPrefix(fe.Message, "There was an error") ||
+		!strings.Contains(fe.Detail, "Santri 2 <santri2@example.org>: mail server") ||
+		!strings.Contains(fe.Detail, "550 5.1.1 Mailbox unavailable; the server refused the "+
+			"recipient") || !strings.Contains(fe.Detail, "Sent: 2 of 3.") {
+		t.Fatalf("error = %#v; want a fault naming santri2's refusal", err)
+	}
+	if got := e.rows(t, `SELECT state FROM odoo_shim.outbox ORDER BY user_id`); strings.Join(
+		got, ",") != "sent,failed,sent" {
+		t.Errorf("states %v", got)
+	}
+	msgs := e.mails.Messages()
+	if len(msgs) != 2 || msgs[0].Conn != msgs[1].Conn {
+		t.Errorf("%d messages; want 2 over one connection", len(msgs))
+	}
+}
+
+// The per-server rate limit lets the first mails out and queues the rest for later.
+func TestOutboxRateLimit(t *testing.T) {
+	e := newOutboxEnv(t, catcher.Options{})
+	ids := e.addUsers(t, 5)
+	s := e.store(t, models.OutboxSettings{RatePerMinute: 3})
+	n, err := reset(t, s, ids...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(n.Message, "rate limit") || len(e.mails.Messages()) != 3 {
+		t.Errorf("notice %q with %d mails; want 3 sent and the rest queued for the rate "+
+			"limit", n.Message, len(e.mails.Messages()))
+	}
+	got := e.rows(t, `SELECT state || ' ' || attempts FROM odoo_shim.outbox ORDER BY id`)
+	if strings.Join(got, ",") != "sent 1,sent 1,sent 1,queued 0,queued 0" {
+		t.Errorf("outbox %v", got)
+	}
+}
