@@ -5,15 +5,29 @@ BIN     := bin/odoo-shim
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test bench build vet race fuzz clean
+.PHONY: run test bench build vet race fuzz clean browser screenshots
 
 ## run: the demo on a private PostgreSQL cluster (under .data/) with a mail catcher
 run: build
 	@exec ./$(BIN) demo
 
-## test: vet, then every test; database tests fail (not skip) without PostgreSQL
-test: vet
-	ODOO_SHIM_REQUIRE_PG=1 $(GO) test -count=1 -timeout 20m $(PKGS)
+## test: vet, then every test; database and browser tests fail (not skip) without
+## PostgreSQL or Chromium
+test: vet browser
+	ODOO_SHIM_REQUIRE_PG=1 ODOO_SHIM_REQUIRE_BROWSER=1 $(GO) test -count=1 -timeout 20m $(PKGS)
+
+## browser: Debian's chromium for the browser test, installed when missing (needs root
+## and apt; ODOO_SHIM_CHROMIUM names another binary instead)
+browser:
+	@test -n "$$ODOO_SHIM_CHROMIUM" || command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium for the browser test"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q chromium; }
+
+## screenshots: regenerate testdata/screenshots/ from the browser test
+screenshots: browser
+	ODOO_SHIM_REQUIRE_PG=1 ODOO_SHIM_REQUIRE_BROWSER=1 ODOO_SHIM_UPDATE_SCREENSHOTS=1 \
+		$(GO) test -count=1 -run 'TestBrowser' ./rpc/
 
 ## bench: the benchmarks, with allocation counts
 bench:

@@ -225,6 +225,13 @@ func (s *Store) ResetEnabled(ctx context.Context) (bool, error) {
 	return v == "True", err
 }
 
+// ResetLinkHours returns how long a mailed reset link works:
+// auth_signup.reset_password.validity.hours, else Odoo's 4.
+func (s *Store) ResetLinkHours(ctx context.Context) (int, error) {
+	ls, err := s.linkSettings(ctx, s.db, "reset")
+	return ls.hoursN, err
+}
+
 // WebSettings returns, in one query, what every reset page needs: database.secret, the
 // key of Odoo's CSRF tokens, and web.base.url, the base of its links.
 func (s *Store) WebSettings(ctx context.Context) (secret, baseURL string, err error) {

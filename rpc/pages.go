@@ -191,7 +191,14 @@ func (p *pages) withoutToken(ctx context.Context, w http.ResponseWriter, r *http
 	if p.failed(w, v, lang, err) {
 		return
 	}
-	v.Message = models.T(lang, models.MsgResetRequested)
+	hours, err := p.s.store.ResetLinkHours(ctx)
+	if err != nil {
+		p.serverError(w, err)
+		return
+	}
+	v.Message, v.RequestURL = models.T(lang, models.MsgResetRequested), "/web/reset_password"
+	v.T = texts(lang)
+	v.T.NextStep = fmt.Sprintf(v.T.NextStep, hours)
 	p.render(w, http.StatusOK, v, lang)
 }
 

@@ -7,7 +7,7 @@ import "github.com/odoo-shim/odoo-shim/models"
 type pageTexts struct {
 	Title, YourEmail, YourName, Password, ConfirmPassword, Submit, BackToLogin string
 	ChooseIntro, RequestIntro, LengthHint, NextStep, NextDone, InvalidHelp     string
-	SignIn, PasswordChanged, NewLink                                           string
+	SignIn, PasswordChanged, NewLink, RequestHelp                              string
 	// The standalone landing page (landing.go).
 	SignedInTitle, SignedInAs, LandingNext, OpenOdoo, SignOut string
 	SignedOutTitle, SignedOutText, ForgotPassword             string
@@ -18,8 +18,10 @@ var englishTexts = pageTexts{
 	RequestIntro: "Enter the login or e-mail address of your account. We will e-mail you a " +
 		"link to choose a new password.",
 	LengthHint: "Use at least %d characters.",
-	NextStep: "Open that e-mail and press its button. The link works for a few hours; if it " +
-		"has expired, ask for a new one here.",
+	NextStep: "Open that e-mail and press its button within %d hours. No e-mail after a " +
+		"few minutes? Look in your spam folder, or ask for a new link.",
+	RequestHelp: "Check what you typed: your login, or the e-mail address of your account. " +
+		"If it still does not work, ask your administrator.",
 	NextDone: "You can now sign in with your new password.",
 	InvalidHelp: "This link has expired, has already been used, or was replaced by a newer " +
 		"one. Ask for a new link, or ask your administrator to send you one.",
@@ -44,8 +46,10 @@ var indonesianTexts = pageTexts{
 	RequestIntro: "Masukkan login atau alamat email akun Anda. Kami akan mengirim email " +
 		"berisi tautan untuk memilih kata sandi baru.",
 	LengthHint: "Gunakan minimal %d karakter.",
-	NextStep: "Buka email tersebut lalu tekan tombol di dalamnya. Tautan hanya berlaku " +
-		"beberapa jam; jika sudah kedaluwarsa, minta tautan baru di sini.",
+	NextStep: "Buka email tersebut lalu tekan tombol di dalamnya dalam %d jam. Belum ada " +
+		"email setelah beberapa menit? Periksa folder spam, atau minta tautan baru.",
+	RequestHelp: "Periksa yang Anda ketik: login Anda, atau alamat email akun Anda. Jika " +
+		"masih tidak berhasil, hubungi administrator Anda.",
 	NextDone: "Sekarang Anda dapat masuk dengan kata sandi baru.",
 	InvalidHelp: "Tautan ini sudah kedaluwarsa, sudah dipakai, atau digantikan tautan yang " +
 		"lebih baru. Minta tautan baru, atau minta administrator mengirimkannya.",
