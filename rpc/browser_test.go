@@ -174,8 +174,7 @@ func (p *page) sessionUID(e *env) float64 {
 		}
 		w.c.Jar.SetCookies(u, []*http.Cookie{{Name: c.Name, Value: c.Value}})
 	}
-	res, _ := w.call("/web/session/get_session_info", map[string]any{})["result"].(
-		map[string]any)
+	res, _ := w.call("/web/session/get_session_info", map[string]any{})["result"].(map[string]any)
 	uid, _ := res["uid"].(float64)
 	return uid
 }
