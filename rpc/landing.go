@@ -27,11 +27,14 @@ type landingView struct {
 	RequestURL string
 }
 
-// landingRoutes registers the landing page at /odoo (Odoo 18's home) and /web (older
-// versions'), and the sign-out link Odoo serves at /web/session/logout.
+// landingRoutes registers the landing page where Odoo sends a signed-in user (/odoo from
+// 18, /web before, and the pages of portal users), and the sign-out link Odoo serves at
+// /web/session/logout.
 func (s *Server) landingRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /odoo", s.serveLanding)
 	mux.HandleFunc("GET /web", s.serveLanding)
+	mux.HandleFunc("GET /web/login_successful", s.serveLanding) // share users, no portal
+	mux.HandleFunc("GET /my", s.serveLanding)                   // share users, portal
 	mux.HandleFunc("GET /web/session/logout", s.serveLogout)
 }
 

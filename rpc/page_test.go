@@ -288,3 +288,39 @@ func sessionCookieOf(t *testing.T, b *browser, e *env) string {
 	}
 	return ""
 }
+
+// After the reset the browser goes where Odoo sends it: the form's redirect when it is a
+// local path, else the user's home (/odoo, or the page of a share user).
+func TestResetRedirects(t *testing.T) {
+	e := newEnv(t, modeltest.Own18)
+	shareHome := "/web/login_successful"
+	if e.store.Info().Modules["portal"] {
+		shareHome = "/my"
+	}
+	tests := []struct {
+		name     string
+		uid      int64
+		redirect string
+		want     string
+	}{
+		{"local redirect", 6, "/odoo/action-9?debug=1", "/odoo/action-9?debug=1"},
+		{"absolute URL refused", 7, "https://evil.example/odoo", "/odoo"},
+		{"scheme-relative refused", 10, "//evil.example/odoo", "/odoo"},
+		{"share user", 13, "", shareHome},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBrowser(t, "en")
+			b.do("GET", resetLink(t, e, tt.uid), nil)
+			form := b.fields()
+			form.Set("password", "kata-sandi-baru-77")
+			form.Set("confirm_password", "kata-sandi-baru-77")
+			form.Set("redirect", tt.redirect)
+			b.do("POST", e.url+"/web/reset_password", form)
+			if b.status != http.StatusSeeOther || b.header.Get("Location") != tt.want {
+				t.Errorf("%d to %q; want 303 to %q", b.status, b.header.Get("Location"),
+					tt.want)
+			}
+		})
+	}
+}

@@ -146,9 +146,7 @@ func (p *pages) setPassword(ctx context.Context, w http.ResponseWriter, r *http.
 
 	p.s.log.Info("password reset completed", "user_id", info.UserID,
 		"client_ip", models.ClientOf(ctx))
-	done := ResetDone{UserID: info.UserID, Login: info.Login, Password: password,
-		Redirect: localRedirect(v.Redirect, p.s.homePath())}
-	err = p.s.signIn(w, r, done)
+	err = p.signInAfterReset(w, r, info, password, v.Redirect)
 	if err == nil {
 		return
 	}
@@ -159,6 +157,18 @@ func (p *pages) setPassword(ctx context.Context, w http.ResponseWriter, r *http.
 	v.T = texts(lang)
 	v.T.NextStep = v.T.NextDone
 	p.render(w, http.StatusOK, v, lang)
+}
+
+// signInAfterReset signs the user in as Odoo does once the password is set, and sends
+// the browser where Odoo would: the form's local redirect, else the user's home.
+func (p *pages) signInAfterReset(w http.ResponseWriter, r *http.Request,
+	info *models.SignupInfo, password, redirect string) error {
+	home, err := p.s.homeFor(r.Context(), info.UserID)
+	if err != nil {
+		return err
+	}
+	return p.s.signIn(w, r, ResetDone{UserID: info.UserID, Login: info.Login,
+		Password: password, Redirect: localRedirect(redirect, home)})
 }
 
 func (p *pages) withoutToken(ctx context.Context, w http.ResponseWriter, r *http.Request,

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,7 +36,9 @@ func cookieSID(r *http.Request) string {
 	return c.Value
 }
 
-// signedIn returns the browser's signed-in session, or models.ErrSessionExpired.
+// signedIn returns the browser's signed-in session, or models.ErrSessionExpired. Sessions
+// are odoo-shim's own; in front proxy mode the browser's session is the upstream Odoo's,
+// which odoo-shim must ask instead (issue #3).
 func (s *Server) signedIn(r *http.Request) (string, *models.Session, error) {
 	sid := cookieSID(r)
 	if sid == "" {
@@ -43,6 +46,15 @@ func (s *Server) signedIn(r *http.Request) (string, *models.Session, error) {
 	}
 	sess, err := s.store.Session(r.Context(), sid)
 	return sid, sess, err
+}
+
+// endPrevious ends the session the browser held before signing in, if it was signed in:
+// like Odoo's rotation, a sign-in never keeps an old session id alive.
+func (s *Server) endPrevious(r *http.Request) error {
+	if sid := cookieSID(r); sid != "" {
+		return s.store.EndSession(r.Context(), sid)
+	}
+	return nil
 }
 
 // ResetDone is a completed password reset: who, and where the browser goes next.
@@ -67,9 +79,29 @@ func (s *Server) signInLocal(w http.ResponseWriter, r *http.Request, done ResetD
 	if err != nil {
 		return err
 	}
+	if err := s.endPrevious(r); err != nil {
+		return err
+	}
 	s.setSessionCookie(w, sid, sess.Lifetime)
 	http.Redirect(w, r, done.Redirect, http.StatusSeeOther)
 	return nil
+}
+
+// homeFor is where Odoo sends the user uid after signing in: internal users go home
+// (homePath); portal and other share users to /my with the portal module, else to
+// /web/login_successful.
+func (s *Server) homeFor(ctx context.Context, uid int64) (string, error) {
+	u, err := s.store.WebUser(ctx, uid)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case !u.Share:
+		return s.homePath(), nil
+	case s.store.Info().Modules["portal"]:
+		return "/my", nil
+	}
+	return "/web/login_successful", nil
 }
 
 // homePath is where Odoo sends a signed-in user: /odoo from 18 on, /web before.

@@ -167,6 +167,9 @@ func (s *Server) webAuthenticate(ctx context.Context, c *webCall) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.endPrevious(c.r); err != nil {
+		return nil, err
+	}
 	s.setSessionCookie(c.w, sid, sess.Lifetime)
 	return s.sessionInfo(ctx, sess)
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,6 +144,16 @@ func TestWebSessionLifecycle(t *testing.T) {
 		t.Fatalf("session_info = %s", w.raw)
 	}
 	checkSessionCookie(t, w.hdr, e.now)
+
+	// Signing in again replaces the session: the old id no longer works.
+	old := newWebClient(t, e)
+	u, _ := url.Parse(e.url)
+	old.c.Jar.SetCookies(u, w.c.Jar.Cookies(u))
+	w.signIn("ustadz", "ustadz-demo")
+	if code, _, _ := errorOf(old.call("/web/session/get_session_info",
+		map[string]any{})); code != 100 {
+		t.Errorf("the session before the second sign-in still works (code %d)", code)
+	}
 
 	info, _ = w.call("/web/session/get_session_info", map[string]any{})["result"].(map[string]any)
 	if info["uid"] != float64(11) {
