@@ -18,6 +18,35 @@ const (
 	AuthCertificate = "certificate"
 )
 
+// xoauth2 is the XOAUTH2 mechanism of Gmail and Outlook: the bearer token as the initial
+// response. A rejected token draws a 334 challenge holding a JSON error; the empty answer
+// to it makes the server send its real reply (535), which Odoo never reads.
+type xoauth2 struct{ user, token string }
+
+// Start implements sasl.Client.
+func (x *xoauth2) Start() (string, []byte, error) {
+	return mechXOAuth2, []byte("user=" + x.user + "\x01auth=Bearer " + x.token + "\x01\x01"), nil
+}
+
+// Next implements sasl.Client.
+func (x *xoauth2) Next([]byte) ([]byte, error) { return []byte{}, nil }
+
+const mechXOAuth2 = "XOAUTH2"
+
+// authenticateOAuth runs AUTH XOAUTH2 with the server's access token.
+func authenticateOAuth(c *smtp.Client, user, token string) error {
+	if ok, _ := c.Extension("AUTH"); !ok {
+		return ErrNoAuth
+	}
+	if !c.SupportsAuth(mechXOAuth2) {
+		return ErrNoXOAuth2
+	}
+	if token == "" {
+		return errors.New("no OAuth access token")
+	}
+	return c.Auth(&xoauth2{user: user, token: token})
+}
+
 // mechanism is one SASL mechanism we can offer, in smtplib's order of preference (CRAM-MD5
 // is left out: go-sasl has no client for it and servers offering it offer PLAIN too).
 type mechanism struct {

@@ -23,9 +23,11 @@ var (
 	ErrNoAuth          = errors.New("SMTP AUTH extension not supported by server.")
 	ErrNoAuthMechanism = errors.New("No suitable authentication method found.")
 	ErrNoSMTPUTF8      = errors.New("server lacks SMTPUTF8, needed for a non-ASCII address")
-	// ErrAuthUnsupported is returned for the OAuth (gmail, outlook) and cli authentication
-	// kinds, which the service does not implement yet (issue #5).
-	ErrAuthUnsupported = errors.New("authentication kind not supported yet (issue #5)")
+	// ErrAuthUnsupported is returned for Odoo 17's cli authentication, whose settings live
+	// in Odoo's command line, and for unknown kinds.
+	ErrAuthUnsupported = errors.New("authentication kind not supported")
+	ErrNoXOAuth2       = errors.New("the server does not offer XOAUTH2, which gmail and " +
+		"outlook authentication need (is the encryption TLS/STARTTLS?)")
 )
 
 // classify turns err into a *models.DeliveryError for the given stage. It copies the SMTP
@@ -113,7 +115,8 @@ func explainTLS(host string, port int, err error) error {
 	switch {
 	case errors.As(err, &cve):
 		return fmt.Errorf("certificate of %s could not be verified (Odoo 18 and older accept "+
-			"it without checking): %w", host, err)
+			"it without checking; mail.insecure_skip_verify or mail.insecure_servers does "+
+			"the same): %w", host, err)
 	case errors.As(err, &rhe):
 		return fmt.Errorf("%s:%d did not answer in TLS; the port probably expects STARTTLS "+
 			"or no encryption (587 and 25 use STARTTLS, 465 uses SSL/TLS): %w", host, port, err)

@@ -27,7 +27,7 @@ type idleSession struct {
 
 func poolKey(srv models.MailServer) string {
 	secret := sha256.Sum256([]byte(srv.Password + "\x00" + string(srv.Certificate) + "\x00" +
-		string(srv.PrivateKey)))
+		string(srv.PrivateKey) + "\x00" + srv.AccessToken))
 	return fmt.Sprintf("%d|%s|%d|%s|%s|%s|%x", srv.ID, srv.Host, srv.Port, srv.Encryption,
 		srv.Authentication, srv.User, secret[:8])
 }

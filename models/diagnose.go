@@ -45,7 +45,10 @@ func (e *DeliveryError) stageHint(text string) string {
 	case e.Stage == StageTLS:
 		return "check the encryption against the port: 465 uses SSL/TLS, 587 and 25 use " +
 			"TLS (STARTTLS)"
-	case e.Stage == StageConnect && e.Temporary:
+	case e.Code == 421:
+		return "the server is refusing work for now (busy, or too many connections or " +
+			"mails): a temporary failure, odoo-shim tries again later"
+	case e.Stage == StageConnect && e.Temporary && e.Code == 0:
 		return "the server did not answer in time: check smtp_host and smtp_port, and " +
 			"that outgoing connections to that port are allowed"
 	case e.Stage == StageSender && e.Code >= 500:

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/odoo-shim/odoo-shim/mail"
 	"github.com/odoo-shim/odoo-shim/mail/catcher"
+	"github.com/odoo-shim/odoo-shim/mail/oauth"
 	"github.com/odoo-shim/odoo-shim/models"
 	"github.com/odoo-shim/odoo-shim/models/modeltest"
 )
@@ -52,11 +55,17 @@ func newOutboxEnv(t *testing.T, opt catcher.Options) *outboxEnv {
 // store opens one odoo-shim instance on the environment's database.
 func (e *outboxEnv) store(t *testing.T, o models.OutboxSettings) *models.Store {
 	t.Helper()
+	return e.storeWith(t, o, nil)
+}
+
+func (e *outboxEnv) storeWith(t *testing.T, o models.OutboxSettings,
+	tokens models.TokenRefresher) *models.Store {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sender := &mail.Sender{Timeout: 3 * time.Second, Logger: log, KeepAlive: time.Second}
 	t.Cleanup(func() { sender.Close() })
 	s, err := models.Open(context.Background(), e.dsn, models.Settings{
-		Hasher: models.NewHasher(2), Mailer: sender, Logger: log, Outbox: o,
+		Hasher: models.NewHasher(2), Mailer: sender, Logger: log, Outbox: o, Tokens: tokens,
 		Fallback:  models.MailServer{Host: "localhost", Port: 25},
 		MessageID: func() string { id, _ := mail.NewMessageID(time.Now(), "test"); return id }})
 	if err != nil {
@@ -277,5 +286,69 @@ func TestOutboxRateLimit(t *testing.T) {
 	got := e.rows(t, `SELECT state || ' ' || attempts FROM odoo_shim.outbox ORDER BY id`)
 	if strings.Join(got, ",") != "sent 1,sent 1,sent 1,queued 0,queued 0" {
 		t.Errorf("outbox %v", got)
+	}
+}
+
+// tokenServer is a local OAuth token endpoint that grants access, and counts the grants.
+func tokenServer(t *testing.T, access string) (*httptest.Server, *atomic.Int32) {
+	var grants atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.PostFormValue("refresh_token") != "1//refresh" {
+			w.WriteHeader(400)
+			_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
+			return
+		}
+		grants.Add(1)
+		_, _ = fmt.Fprintf(w, `{"access_token":%q,"expires_in":3599}`, access)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &grants
+}
+
+// A Gmail server with an expired access token: the token is refreshed at the (local)
+// endpoint, written back for Odoo, and the mail goes out over XOAUTH2 with it. The next
+// reset reuses the stored token.
+func TestOutboxGmailOAuth(t *testing.T) {
+	const user = "tu@gmail.test"
+	e := newOutboxEnv(t, catcher.Options{Tokens: map[string]string{user: "ya29.fresh"},
+		Mechanisms: []string{"PLAIN"}, Users: map[string]string{user: "not-this"}})
+	modeltest.Exec(t, e.name, `UPDATE ir_mail_server SET smtp_authentication = 'gmail',
+		smtp_user = 'tu@gmail.test', google_gmail_access_token = 'ya29.old',
+		google_gmail_access_token_expiration = 1000, google_gmail_refresh_token = '1//refresh';
+		INSERT INTO ir_config_parameter (key, value) VALUES ('google_gmail_client_id', 'cid'),
+			('google_gmail_client_secret', 'secret')`)
+	tokens, grants := tokenServer(t, "ya29.fresh")
+	s := e.storeWith(t, models.OutboxSettings{}, &oauth.Refresher{GmailURL: tokens.URL})
+
+	for range 2 {
+		if _, err := reset(t, s, 6); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := e.mails.Messages()
+	if len(msgs) != 2 || msgs[0].User != user || grants.Load() != 1 {
+		t.Fatalf("%d messages (user %q) after %d grants; want 2 as %s after one grant",
+			len(msgs), msgs[0].User, grants.Load(), user)
+	}
+	got := e.rows(t, `SELECT google_gmail_access_token || ' ' ||
+		(google_gmail_access_token_expiration > extract(epoch FROM now()) + 3500)
+		FROM ir_mail_server`)
+	if got[0] != "ya29.fresh true" {
+		t.Errorf("stored token %v; want the fresh one, valid for an hour", got)
+	}
+}
+
+// A revoked refresh token is a permanent failure that says to reconnect the account.
+func TestOutboxGmailRevoked(t *testing.T) {
+	e := newOutboxEnv(t, catcher.Options{Tokens: map[string]string{"tu@gmail.test": "x"}})
+	modeltest.Exec(t, e.name, `UPDATE ir_mail_server SET smtp_authentication = 'gmail',
+		smtp_user = 'tu@gmail.test', google_gmail_refresh_token = '1//revoked'`)
+	tokens, _ := tokenServer(t, "ya29.fresh")
+	s := e.storeWith(t, models.OutboxSettings{}, &oauth.Refresher{GmailURL: tokens.URL})
+	_, err := reset(t, s, 6)
+	fe, ok := models.AsError(err)
+	if !ok || !strings.Contains(fe.Detail, "invalid_grant") ||
+		!strings.Contains(fe.Detail, "connect the mail server to the account in Odoo again") {
+		t.Fatalf("error %#v; want the refused refresh named", err)
 	}
 }

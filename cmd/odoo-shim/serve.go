@@ -16,6 +16,7 @@ import (
 
 	"github.com/odoo-shim/odoo-shim/config"
 	"github.com/odoo-shim/odoo-shim/mail"
+	"github.com/odoo-shim/odoo-shim/mail/oauth"
 	"github.com/odoo-shim/odoo-shim/models"
 	"github.com/odoo-shim/odoo-shim/rpc"
 )
@@ -170,6 +171,7 @@ func storeSettings(cfg *config.Config, log *slog.Logger, m models.Mailer) models
 			RetryBase: mc.RetryBase, RetryMax: mc.RetryMax, Lease: mc.Lease, Poll: mc.Poll,
 			Batch: mc.Batch, RatePerMinute: mc.RatePerMinute, DailyQuota: mc.DailyQuota,
 			Instance: mc.Instance},
+		Tokens: &oauth.Refresher{GmailURL: mc.GmailTokenURL, OutlookURL: mc.OutlookTokenURL},
 		MessageID: func() string {
 			// crypto/rand does not fail; an empty id would let the mailer make one.
 			id, _ := mail.NewMessageID(time.Now(), mc.HeloName)
@@ -181,7 +183,10 @@ func storeSettings(cfg *config.Config, log *slog.Logger, m models.Mailer) models
 func newSender(cfg *config.Config, log *slog.Logger) (*mail.Sender, error) {
 	s := &mail.Sender{Timeout: cfg.Mail.Timeout, KeepAlive: cfg.Mail.KeepAlive,
 		HeloName: cfg.Mail.HeloName, InsecureSkipVerify: cfg.Mail.InsecureSkipVerify,
-		Logger: log}
+		InsecureServers: map[string]bool{}, Logger: log}
+	for _, name := range cfg.Mail.InsecureServers {
+		s.InsecureServers[name] = true
+	}
 	if cfg.Mail.CAFile == "" {
 		return s, nil
 	}

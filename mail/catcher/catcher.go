@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,6 +44,19 @@ type Options struct {
 	OnMail func(from string) error
 	OnRcpt func(to string) error
 	OnData func(msg []byte) error
+	// OnConnect, when it returns a reply, greets the n-th connection (from 1) with it and
+	// hangs up, as a server that is overloaded (421) or refuses the client (554) does.
+	OnConnect func(n int) *smtp.SMTPError
+	// GreetingDelay holds the greeting back this long: a server that stalls.
+	GreetingDelay time.Duration
+	// DropData, when it returns true, drops the connection in the middle of the message.
+	DropData func() bool
+	// AuthError, when set, is the reply to a rejected login instead of 535 5.7.8 (Gmail's
+	// 534 5.7.9 for an account that needs an App Password, say).
+	AuthError *smtp.SMTPError
+	// Tokens, when non-empty, offers XOAUTH2 (as Gmail and Outlook do): the map is user
+	// name to the one access token accepted for it.
+	Tokens map[string]string
 
 	Logger *slog.Logger // go-smtp's internal errors, at debug level; nil means slog.Default()
 }
@@ -83,6 +98,9 @@ func New(opt Options) *Catcher {
 	}
 	if opt.Mechanisms == nil {
 		opt.Mechanisms = []string{"PLAIN", "LOGIN"}
+	}
+	if len(opt.Tokens) > 0 && !slices.Contains(opt.Mechanisms, mechXOAuth2) {
+		opt.Mechanisms = append(slices.Clone(opt.Mechanisms), mechXOAuth2)
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
@@ -138,6 +156,10 @@ func (c *Catcher) newServer() *smtp.Server {
 	// see what real submission servers do: no AUTH before STARTTLS.
 	s.AllowInsecureAuth = c.opt.TLS == nil
 	return s
+}
+
+func (c *Catcher) authRequired() bool {
+	return len(c.opt.Users) > 0 || len(c.opt.Tokens) > 0
 }
 
 // Addr returns the host:port the catcher is bound to, "" before Start.
@@ -209,6 +231,29 @@ func (c *Catcher) Wait(ctx context.Context, n int) ([]Message, error) {
 	}
 }
 
+// ByMessageID counts the messages received per Message-Id header; a message without one
+// counts under "".
+func (c *Catcher) ByMessageID() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.msgs))
+	for _, m := range c.msgs {
+		out[messageID(m.Data)]++
+	}
+	return out
+}
+
+func messageID(data []byte) string {
+	head, _, _ := strings.Cut(string(data), "\r\n\r\n")
+	for _, line := range strings.Split(head, "\r\n") {
+		name, value, ok := strings.Cut(line, ":")
+		if ok && strings.EqualFold(name, "Message-Id") {
+			return strings.TrimSpace(value)
+		}
+	}
+	return ""
+}
+
 // Reset forgets the messages received so far and resets the connection count.
 func (c *Catcher) Reset() {
 	c.mu.Lock()
@@ -238,19 +283,52 @@ type countingListener struct {
 	c *Catcher
 }
 
-// Accept implements net.Listener.
+// Accept implements net.Listener. Connections that OnConnect turns away are answered and
+// closed here and never reach the SMTP server.
 func (l *countingListener) Accept() (net.Conn, error) {
-	nc, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		nc, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		seq := l.c.nextConn()
+		if hook := l.c.opt.OnConnect; hook != nil {
+			if reply := hook(seq); reply != nil {
+				go turnAway(nc, reply)
+				continue
+			}
+		}
+		return &seqConn{Conn: nc, seq: seq, delay: l.c.opt.GreetingDelay}, nil
 	}
-	return &seqConn{Conn: nc, seq: l.c.nextConn()}, nil
 }
 
-// seqConn is an accepted connection with its sequence number.
+func turnAway(nc net.Conn, reply *smtp.SMTPError) {
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(ioTimeout))
+	_, _ = fmt.Fprintf(nc, "%d %s\r\n", reply.Code, replyLine(reply))
+}
+
+func replyLine(e *smtp.SMTPError) string {
+	ec := e.EnhancedCode
+	if ec == smtp.NoEnhancedCode || ec == smtp.EnhancedCodeNotSet {
+		return e.Message
+	}
+	return fmt.Sprintf("%d.%d.%d %s", ec[0], ec[1], ec[2], e.Message)
+}
+
+// seqConn is an accepted connection with its sequence number. Its first write, the
+// greeting, waits for delay.
 type seqConn struct {
 	net.Conn
-	seq int
+	seq   int
+	delay time.Duration
+	once  sync.Once
+}
+
+// Write implements net.Conn.
+func (c *seqConn) Write(p []byte) (int, error) {
+	c.once.Do(func() { time.Sleep(c.delay) })
+	return c.Conn.Write(p)
 }
 
 // connSeq finds the sequence number under the TLS layer, if any.

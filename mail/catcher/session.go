@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"io"
+	"net"
 	"slices"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ var errAuthRequired = &smtp.SMTPError{
 // session is one SMTP session. go-smtp starts a new one after STARTTLS.
 type session struct {
 	c    *Catcher
+	nc   net.Conn
 	conn int
 	tls  bool
 	user string
@@ -36,12 +38,12 @@ var _ smtp.AuthSession = (*session)(nil)
 
 func (c *Catcher) newSession(conn *smtp.Conn) (smtp.Session, error) {
 	_, isTLS := conn.TLSConnectionState()
-	return &session{c: c, conn: connSeq(conn.Conn()), tls: isTLS}, nil
+	return &session{c: c, nc: conn.Conn(), conn: connSeq(conn.Conn()), tls: isTLS}, nil
 }
 
 // AuthMechanisms implements smtp.AuthSession.
 func (s *session) AuthMechanisms() []string {
-	if len(s.c.opt.Users) == 0 {
+	if !s.c.authRequired() {
 		return nil
 	}
 	return s.c.opt.Mechanisms
@@ -62,6 +64,8 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 		}), nil
 	case sasl.Login:
 		return &loginServer{check: s.check}, nil
+	case mechXOAuth2:
+		return &xoauth2Server{check: s.checkToken}, nil
 	}
 	return nil, smtp.ErrAuthUnknownMechanism
 }
@@ -69,6 +73,18 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 func (s *session) check(user, password string) error {
 	want, ok := s.c.opt.Users[user]
 	if !ok || subtle.ConstantTimeCompare([]byte(want), []byte(password)) != 1 {
+		if s.c.opt.AuthError != nil {
+			return s.c.opt.AuthError
+		}
+		return smtp.ErrAuthFailed
+	}
+	s.user = user
+	return nil
+}
+
+func (s *session) checkToken(user, token string) error {
+	want, ok := s.c.opt.Tokens[user]
+	if !ok || subtle.ConstantTimeCompare([]byte(want), []byte(token)) != 1 {
 		return smtp.ErrAuthFailed
 	}
 	s.user = user
@@ -77,7 +93,7 @@ func (s *session) check(user, password string) error {
 
 // Mail implements smtp.Session.
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
-	if len(s.c.opt.Users) > 0 && s.user == "" {
+	if s.c.authRequired() && s.user == "" {
 		return errAuthRequired
 	}
 	if hook := s.c.opt.OnMail; hook != nil {
@@ -106,6 +122,11 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 
 // Data implements smtp.Session.
 func (s *session) Data(r io.Reader) error {
+	if drop := s.c.opt.DropData; drop != nil && drop() {
+		_, _ = io.ReadFull(r, make([]byte, 64))
+		_ = s.nc.Close()
+		return errors.New("connection dropped in DATA, as staged")
+	}
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return err
@@ -157,6 +178,42 @@ func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
 		return nil, true, l.check(l.user, string(response))
 	}
 	return nil, true, errors.New("login: unexpected response")
+}
+
+// mechXOAuth2 is Google's and Microsoft's SASL mechanism for OAuth 2.0 bearer tokens.
+const mechXOAuth2 = "XOAUTH2"
+
+// xoauth2Server is the server side of XOAUTH2: the initial response is
+// "user=U\x01auth=Bearer T\x01\x01". A bad token gets a 334 challenge with a JSON error, and
+// the client's (empty) answer to it a 535, as Gmail replies.
+type xoauth2Server struct {
+	check  func(user, token string) error
+	failed bool
+}
+
+// Next implements sasl.Server.
+func (x *xoauth2Server) Next(response []byte) ([]byte, bool, error) {
+	if x.failed {
+		return nil, true, smtp.ErrAuthFailed
+	}
+	if response == nil {
+		return []byte{}, false, nil
+	}
+	var user, token string
+	for _, field := range strings.Split(string(response), "\x01") {
+		switch {
+		case strings.HasPrefix(field, "user="):
+			user = field[len("user="):]
+		case strings.HasPrefix(field, "auth=Bearer "):
+			token = field[len("auth=Bearer "):]
+		}
+	}
+	if x.check(user, token) == nil {
+		return nil, true, nil
+	}
+	x.failed = true
+	return []byte(`{"status":"401","schemes":"Bearer","scope":"https://mail.google.com/"}`),
+		false, nil
 }
 
 // normalize makes addresses comparable for the inbox's recipient lookup.
