@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -21,12 +21,12 @@ const TestRecipient = "noreply@odoo.com"
 // Odoo's Test Connection outcomes (mail.md §3.7), kept verbatim: operators and support
 // compare them.
 const (
-	TestOK        = "Connection Test Successful!"
+	TestOK            = "Connection Test Successful!"
 	testSenderText    = "The server refused the sender address (%s) with error %s"
 	testRecipientText = "The server refused the test recipient (%s) with error %s"
 	testDataText      = "The server refused the test connection with error %s"
-	testNoAnswer  = "No response received. Check server address and port number.\n %s"
-	testClosed    = "The server has closed the connection unexpectedly. Check configuration " +
+	testNoAnswer      = "No response received. Check server address and port number.\n %s"
+	testClosed        = "The server has closed the connection unexpectedly. Check configuration " +
 		"served on this port number.\n %s"
 	testReplied     = "Server replied with following exception:\n %s"
 	testUnsupported = "An option is not supported by the server:\n %s"
