@@ -56,32 +56,44 @@ var _ models.Mailer = (*Sender)(nil)
 // Sender's idle connections.
 func (s *Sender) Send(ctx context.Context, srv models.MailServer, mails []models.ResetMail) (
 	[]error, error) {
+	results := make([]error, len(mails))
+	err := s.SendEach(ctx, srv, mails, func(i int, err error) { results[i] = err })
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
 
+var _ models.StreamMailer = (*Sender)(nil)
+
+// SendEach is Send reporting each mail's outcome to report as soon as the server has
+// answered for it, before the next mail goes out; report is called once per mail, in
+// order. The error is a failure that stopped the batch before any mail.
+func (s *Sender) SendEach(ctx context.Context, srv models.MailServer,
+	mails []models.ResetMail, report func(i int, err error)) error {
 	if len(mails) == 0 {
-		return []error{}, nil
+		return nil
 	}
 	if err := checkAuthentication(srv); err != nil {
-		return nil, err
+		return err
 	}
 
 	key := poolKey(srv)
 	sess, reused, err := s.session(ctx, key, srv)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	results := sess.sendAll(ctx, mails)
-
-	// An idle connection the server has meanwhile closed fails at its first command, before
-	// anything was delivered; that mail and the rest get a fresh connection.
-	if reused && sess.broken && sess.delivered == 0 {
+	// An idle connection the server has meanwhile closed would fail the first mail; one
+	// NOOP finds out, and a fresh connection takes the batch.
+	if reused && sess.client.Noop() != nil {
 		sess.close()
 		if sess, err = s.open(ctx, srv); err != nil {
-			return nil, err
+			return err
 		}
-		results = sess.sendAll(ctx, mails)
 	}
+	sess.sendAll(ctx, mails, report)
 	s.release(key, sess)
-	return results, nil
+	return nil
 }
 
 // checkAuthentication refuses the authentication kinds Send does not implement, before any
@@ -302,22 +314,22 @@ func (ss *session) login(ctx context.Context, srv models.MailServer) (string, er
 	return mech, nil
 }
 
-// sendAll delivers each mail in turn and returns one result per mail.
-func (ss *session) sendAll(ctx context.Context, mails []models.ResetMail) []error {
-	results := make([]error, len(mails))
+// sendAll delivers each mail in turn and reports each outcome.
+func (ss *session) sendAll(ctx context.Context, mails []models.ResetMail,
+	report func(int, error)) {
 	failed := 0
 	for i, m := range mails {
 		broken, err := ss.deliver(ctx, m)
+		report(i, err)
 		if err == nil {
 			continue
 		}
 
-		results[i] = err
 		failed++
 		if broken {
 			ss.broken = true
-			for j := i + 1; j < len(results); j++ {
-				results[j] = err
+			for j := i + 1; j < len(mails); j++ {
+				report(j, err)
 				failed++
 			}
 			break
@@ -325,7 +337,6 @@ func (ss *session) sendAll(ctx context.Context, mails []models.ResetMail) []erro
 	}
 
 	ss.log.Debug("smtp_batch_done", "server", ss.label, "mails", len(mails), "failed", failed)
-	return results
 }
 
 // deliver runs one mail transaction. broken reports whether the connection is unusable

@@ -63,6 +63,15 @@ type Mailer interface {
 	Send(ctx context.Context, server MailServer, mails []ResetMail) (results []error, err error)
 }
 
+// StreamMailer is a Mailer that reports each mail's outcome as soon as the server has
+// answered for it, so that the outbox records a delivered mail before the next one goes
+// out: a crash then resends at most the mail in flight.
+type StreamMailer interface {
+	Mailer
+	SendEach(ctx context.Context, server MailServer, mails []ResetMail,
+		report func(i int, err error)) error
+}
+
 // Delivery stages reported by DeliveryError.
 const (
 	StageConnect = "connect" // TCP connection or greeting

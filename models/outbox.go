@@ -201,6 +201,9 @@ func (s *Store) attempt(ctx context.Context, jobs []*job) []result {
 
 // attemptServer sends one server's jobs over one connection, within its rate limit.
 func (s *Store) attemptServer(ctx context.Context, jobs []*job) []result {
+	if s.set.Mailer == nil {
+		return s.finishAll(ctx, jobs, errors.New("no mailer configured"))
+	}
 	srv, err := s.serverFor(ctx, jobs[0])
 	if err != nil {
 		return s.finishAll(ctx, jobs, err)
@@ -223,6 +226,18 @@ func (s *Store) attemptServer(ctx context.Context, jobs []*job) []result {
 	for i, j := range jobs {
 		mails[i] = j.mail
 	}
+	if sm, ok := s.set.Mailer.(StreamMailer); ok {
+		reported := 0
+		err := sm.SendEach(ctx, srv, mails, func(i int, err error) {
+			out = append(out, s.finish(ctx, jobs[i], srv, err))
+			reported++
+		})
+		if err != nil {
+			out = append(out, s.finishAll(ctx, jobs[reported:], err)...)
+		}
+		return out
+	}
+
 	results, err := s.set.Mailer.Send(ctx, srv, mails)
 	for i, j := range jobs {
 		e := err

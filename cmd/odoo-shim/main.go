@@ -6,6 +6,9 @@
 //	odoo-shim [serve] [--config FILE]   serve the database named by the configuration
 //	odoo-shim demo [--config FILE] [--data DIR] [--fixtures DIR]
 //	                                    run against a private demo database with a mail catcher
+//	odoo-shim outbox [--state S] [--retry ID] [--drop ID]
+//	                                    list the mail outbox; retry or drop a mail
+//	odoo-shim check-mail [SERVER]       test the mail servers as Odoo's Test Connection does
 //	odoo-shim version                   print the version
 package main
 
@@ -47,6 +50,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args, stderr)
 	case "demo":
 		return runDemo(ctx, args, stdout, stderr)
+	case "outbox":
+		return runOutbox(ctx, args, stdout, stderr)
+	case "check-mail":
+		return runCheckMail(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "odoo-shim", buildVersion())
 		return nil
@@ -61,6 +68,10 @@ const usage = `usage:
   odoo-shim [serve] [--config FILE]    serve the Odoo database in the configuration
   odoo-shim demo [--config FILE] [--data DIR] [--fixtures DIR] [--smtp ADDR]
                                        demo on a private PostgreSQL with a mail catcher
+  odoo-shim outbox [--config FILE] [--state S] [--limit N] [--retry ID] [--drop ID]
+                                       list queued, sent and failed mails; retry or drop one
+  odoo-shim check-mail [--config FILE] [--from ADDR] [SERVER]
+                                       Odoo's Test Connection for one server (id or name) or all
   odoo-shim version                    print the version
 Configuration keys can be set in FILE (YAML) or as ODOO_SHIM_* environment variables;
 see README.md.
