@@ -33,6 +33,11 @@ type outboxEnv struct {
 
 func newOutboxEnv(t *testing.T, opt catcher.Options) *outboxEnv {
 	t.Helper()
+	return newOutboxEnvB(t, opt)
+}
+
+func newOutboxEnvB(t testing.TB, opt catcher.Options) *outboxEnv {
+	t.Helper()
 	dsn, name := modeltest.NewDatabase(t, modeltest.Own18)
 	e := &outboxEnv{dsn: dsn, name: name, mails: catcher.New(opt)}
 	if err := e.mails.Start("127.0.0.1:0"); err != nil {
@@ -53,12 +58,12 @@ func newOutboxEnv(t *testing.T, opt catcher.Options) *outboxEnv {
 }
 
 // store opens one odoo-shim instance on the environment's database.
-func (e *outboxEnv) store(t *testing.T, o models.OutboxSettings) *models.Store {
+func (e *outboxEnv) store(t testing.TB, o models.OutboxSettings) *models.Store {
 	t.Helper()
 	return e.storeWith(t, o, nil)
 }
 
-func (e *outboxEnv) storeWith(t *testing.T, o models.OutboxSettings,
+func (e *outboxEnv) storeWith(t testing.TB, o models.OutboxSettings,
 	tokens models.TokenRefresher) *models.Store {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -105,7 +110,7 @@ func messageIDs(msgs []catcher.Message) map[string]int {
 }
 
 // addUsers adds n resettable users from id 1001.
-func (e *outboxEnv) addUsers(t *testing.T, n int) []int64 {
+func (e *outboxEnv) addUsers(t testing.TB, n int) []int64 {
 	modeltest.Exec(t, e.name, fmt.Sprintf(`
 		INSERT INTO res_partner (id, name, email, lang, active)
 			SELECT 1000 + i, 'Santri ' || i, 'santri' || i || '@example.org', 'id_ID', true

@@ -104,7 +104,7 @@ func freeAddrB(b *testing.B) string {
 	return l.Addr().String()
 }
 
-func waitHealthy(b *testing.B, url string) {
+func waitHealthy(b testing.TB, url string) {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get(url + "/web/health"); err == nil {
