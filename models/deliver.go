@@ -42,6 +42,9 @@ func (s *Store) loadMailSettings(ctx context.Context, q sqlx.QueryerContext,
 	if err != nil {
 		return nil, err
 	}
+	for i := range servers {
+		servers[i].WholeFilter = s.info.Major < 17
+	}
 	for cid, snd := range senders {
 		snd.servers, snd.fallbackFilter = servers, ls.fromFilter
 		senders[cid] = snd

@@ -24,6 +24,9 @@ type MailServer struct {
 	// when the Store hands the server to a Mailer.
 	AccessToken string
 	Active      bool
+	// WholeFilter reads FromFilter as one value, as Odoo 15 and 16 do; from 17 it is a
+	// comma-separated list.
+	WholeFilter bool
 }
 
 // Label names the server for logs and messages without exposing credentials.

@@ -106,23 +106,23 @@ func chooseServer(servers []MailServer, from, notifications string, fallback Mai
 
 	fallback.FromFilter = fallbackFilter
 	switch {
-	case filterMatches(fallbackFilter, from):
+	case partsMatch(fallback.filterParts(), from):
 		return route{fallback, from}
-	case notifications != "" && filterMatches(fallbackFilter, notifications):
+	case notifications != "" && partsMatch(fallback.filterParts(), notifications):
 		return route{fallback, notifications}
 	}
 	return route{fallback, either}
 }
 
 // matchFilters looks for a server whose from_filter names the address, then one naming its
-// domain. Since Odoo 17 a filter is a comma-separated list.
+// domain. Since Odoo 17 a filter is a comma-separated list; before, one value.
 func matchFilters(servers []MailServer, addr string) (route, bool) {
 	norm := normalizeEmail(addr)
 	if norm == "" {
 		return route{}, false
 	}
 	for _, s := range servers {
-		for _, part := range filterParts(s.FromFilter) {
+		for _, part := range s.filterParts() {
 			if strings.Contains(part, "@") && normalizeEmail(part) == norm {
 				return route{s, addr}, true
 			}
@@ -130,7 +130,7 @@ func matchFilters(servers []MailServer, addr string) (route, bool) {
 	}
 	domain := domainOf(norm)
 	for _, s := range servers {
-		for _, part := range filterParts(s.FromFilter) {
+		for _, part := range s.filterParts() {
 			if !strings.Contains(part, "@") && strings.EqualFold(part, domain) {
 				return route{s, addr}, true
 			}
@@ -139,9 +139,26 @@ func matchFilters(servers []MailServer, addr string) (route, bool) {
 	return route{}, false
 }
 
-// filterMatches reports whether addr passes filter; an empty filter lets everything pass.
+// filterMatches reports whether addr passes a comma-list filter; an empty filter lets
+// everything pass.
 func filterMatches(filter, addr string) bool {
-	parts := filterParts(filter)
+	return partsMatch(filterParts(filter), addr)
+}
+
+// filterParts is the server's from_filter as Odoo of its version reads it: a comma list
+// from 17, the whole value before.
+func (s MailServer) filterParts() []string {
+	if !s.WholeFilter {
+		return filterParts(s.FromFilter)
+	}
+	if f := strings.TrimSpace(s.FromFilter); f != "" {
+		return []string{f}
+	}
+	return nil
+}
+
+// partsMatch reports whether addr matches one of the filter's parts, or there are none.
+func partsMatch(parts []string, addr string) bool {
 	if len(parts) == 0 {
 		return true
 	}

@@ -147,10 +147,8 @@ const MsgTestNoEmail = "Please configure an email on the current user to simulat
 // address when it fits), else userEmail, the address of whoever runs the test.
 func (s *Store) TestFrom(ctx context.Context, srv MailServer, userEmail string) (string,
 	error) {
-	parts := filterParts(srv.FromFilter)
-	if s.info.Major < 17 && len(parts) > 0 {
-		parts = []string{strings.TrimSpace(srv.FromFilter)} // one value before 17
-	}
+	srv.WholeFilter = s.info.Major < 17
+	parts := srv.filterParts()
 	for _, p := range parts {
 		if strings.Contains(p, "@") {
 			return p, nil
@@ -162,10 +160,11 @@ func (s *Store) TestFrom(ctx context.Context, srv MailServer, userEmail string) 
 		}
 		return userEmail, nil
 	}
-	return s.testFromDomain(ctx, srv.FromFilter, parts[0])
+	return s.testFromDomain(ctx, srv, parts[0])
 }
 
-func (s *Store) testFromDomain(ctx context.Context, filter, domain string) (string, error) {
+func (s *Store) testFromDomain(ctx context.Context, srv MailServer, domain string) (string,
+	error) {
 	local := "noreply"
 	switch {
 	case s.info.Major >= 19:
@@ -183,7 +182,7 @@ func (s *Store) testFromDomain(ctx context.Context, filter, domain string) (stri
 		return "", err
 	}
 	for _, id := range slices.Sorted(maps.Keys(senders)) {
-		if n := senders[id].notifications; n != "" && filterMatches(filter, n) {
+		if n := senders[id].notifications; n != "" && partsMatch(srv.filterParts(), n) {
 			return bareAddress(n), nil
 		}
 	}

@@ -346,7 +346,9 @@ func (s *Store) composeOne(u User, ls linkSettings, token string, snd sender,
 	if from == "" {
 		from = formatAddr(u.Name, recipients[0])
 	}
-	r := chooseServer(snd.servers, from, snd.notifications, s.set.Fallback, snd.fallbackFilter)
+	fallback := s.set.Fallback
+	fallback.WholeFilter = s.info.Major < 17
+	r := chooseServer(snd.servers, from, snd.notifications, fallback, snd.fallbackFilter)
 	header, envelope := rewriteSender(from, r, snd.notifications, snd.bounce)
 
 	subject := MsgSubjectReset
@@ -385,7 +387,7 @@ func rewriteSender(from string, r route, notifications, bounce string) (string, 
 	if bounce == "" {
 		bounce = header
 	}
-	if filterMatches(r.server.FromFilter, bounce) {
+	if partsMatch(r.server.filterParts(), bounce) {
 		envelope = bounce
 	}
 	return header, bareAddress(envelope)
