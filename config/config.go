@@ -193,6 +193,7 @@ func Load(file string, requireDB bool) (*Config, error) {
 	if err := v.Unmarshal(&c); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	c.Mail.InsecureServers = splitList(c.Mail.InsecureServers)
 	if err := c.applyOdooConf(v); err != nil {
 		return nil, err
 	}
@@ -201,6 +202,20 @@ func Load(file string, requireDB bool) (*Config, error) {
 	}
 	c.Database.DSN = withDefaultSSLMode(c.Database.DSN)
 	return &c, nil
+}
+
+// splitList splits comma-separated entries, as a list set in one environment variable
+// arrives ("3, Gmail (school)"); server names may hold spaces, so only commas separate.
+func splitList(in []string) []string {
+	var out []string
+	for _, e := range in {
+		for _, part := range strings.Split(e, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
 }
 
 // withDefaultSSLMode gives a DSN without sslmode libpq's default, "prefer" (TLS when the

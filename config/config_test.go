@@ -213,3 +213,29 @@ func TestUpstream(t *testing.T) {
 		})
 	}
 }
+
+// The outbox keys are read from the environment and checked together.
+func TestOutboxKeys(t *testing.T) {
+	t.Setenv("ODOO_SHIM_DATABASE_DSN", "postgres://u@host/db")
+	t.Setenv("ODOO_SHIM_MAIL_WAIT", "2s")
+	t.Setenv("ODOO_SHIM_MAIL_RATE_PER_MINUTE", "20")
+	t.Setenv("ODOO_SHIM_MAIL_INSECURE_SERVERS", "3, odoo.conf")
+	c, err := Load("", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Mail.Wait != 2*time.Second || c.Mail.RatePerMinute != 20 || c.Mail.MaxAttempts != 8 ||
+		strings.Join(c.Mail.InsecureServers, ",") != "3,odoo.conf" {
+		t.Errorf("mail = %+v", c.Mail)
+	}
+
+	t.Setenv("ODOO_SHIM_MAIL_LEASE", "10s")
+	t.Setenv("ODOO_SHIM_MAIL_MAX_ATTEMPTS", "0")
+	t.Setenv("ODOO_SHIM_MAIL_DAILY_QUOTA", "-1")
+	_, err = Load("", true)
+	for _, want := range []string{"mail.lease", "mail.max_attempts", "mail.daily_quota"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not mention %s", err, want)
+		}
+	}
+}

@@ -213,6 +213,8 @@ func TestOutboxTwoInstances(t *testing.T) {
 		if down.Load() {
 			return &smtp.SMTPError{Code: 450, Message: "mailbox busy"}
 		}
+		// A slow server: one instance cannot empty the queue before the other claims.
+		time.Sleep(15 * time.Millisecond)
 		return nil
 	}})
 	ids := e.addUsers(t, 60)
