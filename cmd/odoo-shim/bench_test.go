@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,10 +18,7 @@ import (
 // BenchmarkServiceMemory runs the real binary, resets 1000 users per iteration through it,
 // and reports its resident memory: the peak (VmHWM) and the current size (VmRSS).
 func BenchmarkServiceMemory(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "odoo-shim")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildBinary(b)
 	dsn, db := modeltest.NewDatabase(b, modeltest.Own18)
 	mails := catcher.New(catcher.Options{})
 	if err := mails.Start("127.0.0.1:0"); err != nil {
@@ -31,13 +27,8 @@ func BenchmarkServiceMemory(b *testing.B) {
 	defer mails.Close()
 	host, port, _ := net.SplitHostPort(mails.Addr())
 	modeltest.Exec(b, db, fmt.Sprintf(`UPDATE ir_mail_server SET smtp_host = '%s',
-		smtp_port = %s;
-		INSERT INTO res_partner (id, name, email, lang, active)
-			SELECT 1000 + i, 'Santri ' || i, 'santri' || i || '@example.org', 'id_ID', true
-			FROM generate_series(1, 1000) i;
-		INSERT INTO res_users (id, login, partner_id, company_id, active, share)
-			SELECT 1000 + i, 'santri' || i, 1000 + i, 1, true, false
-			FROM generate_series(1, 1000) i`, host, port))
+		smtp_port = %s`, host, port))
+	ids := addSantri(b, db, 1000)
 
 	addr := freeAddrB(b)
 	cmd := exec.Command(bin, "serve")
@@ -49,17 +40,7 @@ func BenchmarkServiceMemory(b *testing.B) {
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	waitHealthy(b, "http://"+addr)
 
-	var ids strings.Builder
-	for i := 1; i <= 1000; i++ {
-		ids.WriteString("<value><int>" + strconv.Itoa(1000+i) + "</int></value>")
-	}
-	body := `<?xml version="1.0"?><methodCall><methodName>execute_kw</methodName><params>` +
-		`<param><value><string>` + db + `</string></value></param><param><value><int>2</int>` +
-		`</value></param><param><value><string>admin</string></value></param><param><value>` +
-		`<string>res.users</string></value></param><param><value><string>` +
-		`action_reset_password</string></value></param><param><value><array><data><value>` +
-		`<array><data>` + ids.String() + `</data></array></value></data></array></value>` +
-		`</param></params></methodCall>`
+	body := resetBody(db, ids)
 
 	b.ResetTimer()
 	for b.Loop() {
