@@ -57,7 +57,10 @@ var _ models.Mailer = (*Sender)(nil)
 func (s *Sender) Send(ctx context.Context, srv models.MailServer, mails []models.ResetMail) (
 	[]error, error) {
 	results := make([]error, len(mails))
-	err := s.SendEach(ctx, srv, mails, func(i int, err error) { results[i] = err })
+	err := s.SendEach(ctx, srv, mails, func(i int, err error) bool {
+		results[i] = err
+		return true
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -68,9 +71,10 @@ var _ models.StreamMailer = (*Sender)(nil)
 
 // SendEach is Send reporting each mail's outcome to report as soon as the server has
 // answered for it, before the next mail goes out; report is called once per mail, in
-// order. The error is a failure that stopped the batch before any mail.
+// order, until it returns false. The error is a failure that stopped the batch before any
+// mail.
 func (s *Sender) SendEach(ctx context.Context, srv models.MailServer,
-	mails []models.ResetMail, report func(i int, err error)) error {
+	mails []models.ResetMail, report func(i int, err error) bool) error {
 	if len(mails) == 0 {
 		return nil
 	}
@@ -316,22 +320,28 @@ func (ss *session) login(ctx context.Context, srv models.MailServer) (string, er
 
 // sendAll delivers each mail in turn and reports each outcome.
 func (ss *session) sendAll(ctx context.Context, mails []models.ResetMail,
-	report func(int, error)) {
+	report func(int, error) bool) {
 	failed := 0
 	for i, m := range mails {
 		broken, err := ss.deliver(ctx, m)
-		report(i, err)
-		if err == nil {
+		more := report(i, err)
+		if err == nil && more {
 			continue
+		}
+		if err == nil {
+			break
 		}
 
 		failed++
 		if broken {
 			ss.broken = true
-			for j := i + 1; j < len(mails); j++ {
-				report(j, err)
+			for j := i + 1; j < len(mails) && more; j++ {
+				more = report(j, err)
 				failed++
 			}
+			break
+		}
+		if !more {
 			break
 		}
 	}

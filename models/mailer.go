@@ -68,11 +68,12 @@ type Mailer interface {
 
 // StreamMailer is a Mailer that reports each mail's outcome as soon as the server has
 // answered for it, so that the outbox records a delivered mail before the next one goes
-// out: a crash then resends at most the mail in flight.
+// out: a crash then resends at most the mail in flight. When report returns false,
+// SendEach stops there and leaves the remaining mails untried and unreported.
 type StreamMailer interface {
 	Mailer
 	SendEach(ctx context.Context, server MailServer, mails []ResetMail,
-		report func(i int, err error)) error
+		report func(i int, err error) bool) error
 }
 
 // Delivery stages reported by DeliveryError.

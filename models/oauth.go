@@ -47,6 +47,9 @@ var oauthColumns = map[string]struct{ access, expiry, refresh, clientID, secret,
 		"microsoft_outlook_client_secret", "/microsoft_outlook/confirm"},
 }
 
+// msgOutlookConnect is Odoo's own text for an Outlook server without a token.
+const msgOutlookConnect = "Please connect with your Outlook account before using it."
+
 // tokenMargin is how long before its stored expiry an access token counts as expired, so
 // that it does not lapse between the check and the AUTH command.
 const tokenMargin = 10 * time.Second
@@ -85,7 +88,11 @@ func (s *Store) authorize(ctx context.Context, srv MailServer) (MailServer, erro
 		srv.AccessToken = *row.Access
 		return srv, nil
 	}
-	if row.Refresh == nil || *row.Refresh == "" {
+	switch {
+	case row.Refresh != nil && *row.Refresh != "":
+	case srv.Authentication == AuthOutlook:
+		return fail(false, errors.New(msgOutlookConnect))
+	default:
 		return fail(false, fmt.Errorf("no %s refresh token: connect the mail server to the "+
 			"account in Odoo first", srv.Authentication))
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -228,12 +229,21 @@ func (s *Store) attemptServer(ctx context.Context, jobs []*job) []result {
 	}
 	if sm, ok := s.set.Mailer.(StreamMailer); ok {
 		reported := 0
-		err := sm.SendEach(ctx, srv, mails, func(i int, err error) {
+		err := sm.SendEach(ctx, srv, mails, func(i int, err error) bool {
 			out = append(out, s.finish(ctx, jobs[i], srv, err))
 			reported++
+			return !s.work.stopping.Load()
 		})
-		if err != nil {
+		switch {
+		case err != nil:
 			out = append(out, s.finishAll(ctx, jobs[reported:], err)...)
+		case reported < len(jobs):
+			// Shutting down: the mail in flight was finished, the rest wait for the next
+			// sender.
+			s.release(jobs[reported:])
+			for _, j := range jobs[reported:] {
+				out = append(out, result{job: j, state: StateQueued, err: errShutdown})
+			}
 		}
 		return out
 	}
@@ -336,6 +346,8 @@ func (s *Store) defer_(ctx context.Context, j *job, wait time.Duration) result {
 	}
 	return result{job: j, state: StateQueued, delay: wait, err: errRateLimited}
 }
+
+var errShutdown = errors.New("odoo-shim is shutting down; another sender takes it over")
 
 var errRateLimited = errors.New("the mail server's rate limit is reached; it goes out later")
 
@@ -447,7 +459,8 @@ func IsTemporary(err error) bool {
 	if errors.As(err, &de) {
 		return de.Temporary || de.Refused
 	}
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errRateLimited)
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errRateLimited) ||
+		errors.Is(err, errShutdown)
 }
 
 func errorSummary(err error) (any, any) {
@@ -463,8 +476,9 @@ func errorSummary(err error) (any, any) {
 
 // sendWorker is the outbox's background sender.
 type sendWorker struct {
-	wg   sync.WaitGroup // first attempts still running
-	kick chan struct{}
+	wg       sync.WaitGroup // first attempts still running
+	kick     chan struct{}
+	stopping atomic.Bool // RunOutbox's context has ended: finish the mail in flight only
 }
 
 // RunOutbox delivers due mails from the outbox until ctx ends. Several instances may run
@@ -472,6 +486,9 @@ type sendWorker struct {
 // mail is in two senders' hands. When ctx ends, the mails being sent are finished and the
 // ones claimed but not yet started go back to the queue.
 func (s *Store) RunOutbox(ctx context.Context) error {
+	s.work.stopping.Store(false)
+	stop := context.AfterFunc(ctx, func() { s.work.stopping.Store(true) })
+	defer stop()
 	defer s.work.wg.Wait()
 	for {
 		n, err := s.outboxRound(ctx)

@@ -359,3 +359,61 @@ func TestOutboxGmailRevoked(t *testing.T) {
 		t.Fatalf("error %#v; want the refused refresh named", err)
 	}
 }
+
+// On shutdown the mail in flight is finished and recorded; the claimed mails not yet
+// tried go back to the queue, untouched, for the next sender.
+func TestOutboxShutdown(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	e := newOutboxEnv(t, catcher.Options{OnMail: func(string) error {
+		if down.Load() {
+			return &smtp.SMTPError{Code: 450, Message: "mailbox busy"}
+		}
+		return nil
+	}, OnData: func([]byte) error {
+		time.Sleep(100 * time.Millisecond)
+		return nil
+	}})
+	ids := e.addUsers(t, 20)
+	opt := models.OutboxSettings{RetryBase: time.Millisecond, RetryMax: time.Millisecond,
+		Poll: 10 * time.Millisecond, Batch: 20, MaxAttempts: 100}
+	s := e.store(t, opt)
+	if _, err := reset(t, s, ids...); err != nil {
+		t.Fatal(err)
+	}
+	down.Store(false)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.RunOutbox(ctx) }()
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	if _, err := e.mails.Wait(wctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		t.Fatal("RunOutbox did not stop after the mail in flight")
+	}
+
+	sent := len(e.mails.Messages())
+	got := e.rows(t, `SELECT count(*) FILTER (WHERE state = 'sent') || ' ' ||
+		count(*) FILTER (WHERE state = 'queued' AND body IS NOT NULL) || ' ' ||
+		count(lease_token) FROM odoo_shim.outbox`)
+	if want := fmt.Sprintf("%d %d 0", sent, len(ids)-sent); got[0] != want || sent >= len(ids) {
+		t.Fatalf("sent, queued, leased = %s; want %s with some left", got[0], want)
+	}
+
+	run(t, e.store(t, opt))
+	if _, err := e.mails.Wait(wctx, len(ids)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if counts := e.mails.ByMessageID(); len(counts) != len(ids) ||
+		len(e.mails.Messages()) != len(ids) {
+		t.Errorf("%d messages, %d distinct; want %d once each", len(e.mails.Messages()),
+			len(counts), len(ids))
+	}
+}
