@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/odoo-shim/odoo-shim/models"
@@ -45,7 +46,12 @@ func (s *Server) serveLanding(w http.ResponseWriter, r *http.Request) {
 		s.pages.serverError(w, err)
 		return
 	}
-	v := &landingView{LoginURL: strings.TrimRight(base, "/") + "/web/login"}
+	v := &landingView{}
+	if u, err := url.Parse(base); err == nil && u.Host != "" && u.Host != r.Host {
+		// Odoo's sign-in page is at web.base.url. When that is odoo-shim's own address
+		// (the demo), there is no Odoo to open.
+		v.LoginURL = strings.TrimRight(base, "/") + "/web/login"
+	}
 	lang := pageLang(r, "")
 
 	_, sess, err := s.signedIn(r)

@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime/debug"
@@ -156,7 +157,7 @@ func (s *Server) webAuthenticate(ctx context.Context, c *webCall) (any, error) {
 	password, _ := c.params["password"].(string)
 
 	sid, sess, err := s.store.SignIn(ctx, login, password)
-	if err == models.ErrSecondFactor {
+	if errors.Is(err, models.ErrSecondFactor) {
 		// Odoo now waits for the TOTP code; odoo-shim has no such step (issue #3).
 		return xmlrpc.Struct{{Name: "uid", Value: nil}}, nil
 	}
