@@ -26,6 +26,7 @@ const (
 	KindUnboundLocalError                 // builtins.UnboundLocalError
 	KindOverflowError                     // builtins.OverflowError
 	KindSessionExpired                    // odoo.http.SessionExpiredException
+	KindAssertionError                    // builtins.AssertionError
 )
 
 var kindNames = map[Kind]string{
@@ -44,6 +45,7 @@ var kindNames = map[Kind]string{
 	KindUnboundLocalError: "builtins.UnboundLocalError",
 	KindOverflowError:     "builtins.OverflowError",
 	KindSessionExpired:    "odoo.http.SessionExpiredException",
+	KindAssertionError:    "builtins.AssertionError",
 }
 
 // PythonName returns the qualified Python class name, e.g. "odoo.exceptions.UserError".

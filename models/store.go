@@ -58,6 +58,7 @@ type Store struct {
 	creds    *credCache
 	throttle *throttle
 	work     sendWorker
+	cat      catalogState // the fields of res.users and res.partner, read on first use
 }
 
 // Open connects to the Odoo database at dsn, checks that it is an Odoo database odoo-shim
