@@ -25,11 +25,13 @@ type modelCall struct {
 type modelMethod func(ctx context.Context, c modelCall) (any, error)
 
 func (s *Server) modelMethods() map[string]map[string]modelMethod {
+	users := s.readMethods()
+	users["action_reset_password"] = s.usersActionResetPassword
+	users["reset_password"] = s.usersResetPassword
+	users["context_get"] = s.usersContextGet
 	return map[string]map[string]modelMethod{
-		"res.users": {
-			"action_reset_password": s.usersActionResetPassword,
-			"reset_password":        s.usersResetPassword,
-		},
+		"res.users":   users,
+		"res.partner": s.readMethods(),
 	}
 }
 
