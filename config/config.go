@@ -52,6 +52,8 @@ type Database struct {
 	DSN      string `mapstructure:"dsn"`       // libpq URL or key=value string; secret
 	OdooConf string `mapstructure:"odoo_conf"` // odoo.conf to take db_* (and smtp_*) from
 	MaxConns int    `mapstructure:"max_conns"`
+	// ListDB lets the db service's list() name the database, as odoo.conf's list_db.
+	ListDB bool `mapstructure:"list_db"`
 }
 
 // Odoo holds what the database cannot tell about the Odoo in front of it.
@@ -128,6 +130,7 @@ func defaults() map[string]any {
 		"database.dsn":              "",
 		"database.odoo_conf":        "",
 		"database.max_conns":        20,
+		"database.list_db":          true,
 		"odoo.server_version":       "",
 		"odoo.base_url":             "",
 		"mail.timeout":              "30s",
@@ -260,6 +263,7 @@ func (c *Config) applyOdooConf(v *viper.Viper) error {
 		c.Database.DSN = dsn
 	}
 	opts.applySMTP(&c.SMTP, v)
+	opts.applyListDB(&c.Database, v)
 	return nil
 }
 

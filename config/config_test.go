@@ -239,3 +239,21 @@ func TestOutboxKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestListDB(t *testing.T) {
+	t.Setenv("ODOO_SHIM_DATABASE_DSN", "postgres://odoo@localhost/school")
+	c, err := Load("", true)
+	if err != nil || !c.Database.ListDB {
+		t.Fatalf("Load = %+v, %v; want list_db on by default, as in Odoo", c, err)
+	}
+
+	conf := write(t, "odoo.conf", "[options]\nlist_db = False\n")
+	t.Setenv("ODOO_SHIM_DATABASE_ODOO_CONF", conf)
+	if c, err = Load("", true); err != nil || c.Database.ListDB {
+		t.Errorf("Load with odoo.conf list_db = False: %+v, %v; want it off", c, err)
+	}
+	t.Setenv("ODOO_SHIM_DATABASE_LIST_DB", "true")
+	if c, err = Load("", true); err != nil || !c.Database.ListDB {
+		t.Errorf("Load with the variable set: %+v, %v; want it to win over odoo.conf", c, err)
+	}
+}

@@ -116,6 +116,15 @@ func (o OdooConf) applySMTP(smtp *SMTP, v *viper.Viper) {
 	}
 }
 
+// applyListDB copies odoo.conf's list_db unless database.list_db was set explicitly.
+func (o OdooConf) applyListDB(db *Database, v *viper.Viper) {
+	explicit := v.InConfig("database.list_db") || os.Getenv(envName("database.list_db")) != ""
+	// Get would read "False" as unset; here it is the value.
+	if b, err := strconv.ParseBool(o["list_db"]); err == nil && !explicit {
+		db.ListDB = b
+	}
+}
+
 func envName(key string) string {
 	return EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
 }

@@ -27,6 +27,7 @@ func (s *Server) methodTable() map[string]map[string]method {
 			"execute_kw": s.objectExecuteKw,
 			"execute":    s.objectExecute,
 		},
+		"db": s.dbMethods(),
 	}
 }
 
@@ -47,8 +48,11 @@ func (s *Server) dispatch(ctx context.Context, service, name string, params []an
 	}
 	m, ok := methods[name]
 	if !ok {
-		if service == "object" {
+		switch service {
+		case "object":
 			return nil, models.Errorf(models.KindNameError, "Method not available %s", name)
+		case "db":
+			return nil, models.Errorf(models.KindKeyError, "'Method not found: %s'", clip(name))
 		}
 		return nil, models.Errorf(models.KindException, "Method not found: %s", name)
 	}

@@ -35,6 +35,23 @@ func (f fault) faultString() string {
 	return f.message
 }
 
+// legacy is the fault as the legacy /xmlrpc/<service> endpoints send it: a string code
+// naming Odoo's warning class with the message, and an empty string, for Odoo's own
+// exceptions; "AccessDenied" with the message; else the message with the traceback.
+func (f fault) legacy() (code, str string) {
+	switch f.name {
+	case "odoo.exceptions.AccessDenied":
+		return "AccessDenied", f.message
+	case "odoo.exceptions.MissingError":
+		return "warning -- MissingError\n\n" + f.message, ""
+	case "odoo.exceptions.AccessError":
+		return "warning -- AccessError\n\n" + f.message, ""
+	case "odoo.exceptions.UserError", "odoo.exceptions.ValidationError":
+		return "warning -- UserError\n\n" + f.message, ""
+	}
+	return f.message, f.debug
+}
+
 // internalMessage is all a caller learns of an unexpected failure; the details are logged.
 const internalMessage = "odoo-shim could not complete the call; the server log has the details"
 

@@ -117,8 +117,7 @@ func (s *Server) implementsBody(r *http.Request, body []byte) bool {
 	}
 	model, _ := params["model"].(string)
 	name, _ := params["method"].(string)
-	_, ok := s.modelMethods()[model][name]
-	return ok
+	return s.servesModelCall(model, name)
 }
 
 // implementsCall reports whether odoo-shim answers service.name(args) itself: a method of
@@ -137,8 +136,21 @@ func (s *Server) implementsCall(service, name string, args []any) bool {
 		}
 		model, _ := args[3].(string)
 		method, _ := args[4].(string)
-		_, ok := s.modelMethods()[model][method]
-		return ok
+		return s.servesModelCall(model, method)
+	case service == "db":
+		// The upstream Odoo knows its databases and its master password (backups).
+		return false
 	}
 	return true
+}
+
+// servesModelCall reports whether odoo-shim answers model.method itself in front of an
+// Odoo. The read surface is not among them: Odoo's ORM has every field and model, and its
+// web client reads far more than odoo-shim serves, so reads go to the upstream.
+func (s *Server) servesModelCall(model, method string) bool {
+	if _, ok := s.modelMethods()[model][method]; !ok {
+		return false
+	}
+	_, read := s.readMethods()[method]
+	return !read && method != "context_get"
 }

@@ -32,6 +32,8 @@ type Options struct {
 	// the page the user lands on (/odoo, see landing.go); proxy mode signs in to the
 	// upstream Odoo instead, whose /odoo the user then sees.
 	SignIn SignInFunc
+	// ListDBDisabled refuses db.list with AccessDenied, as odoo.conf's list_db = False.
+	ListDBDisabled bool
 	// DevMail, when set, is served under /dev/mail: the demo's mail catcher inbox.
 	DevMail http.Handler
 	Logger  *slog.Logger
@@ -91,6 +93,8 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /xmlrpc/2/{service}", s.serveXMLRPC)
 	mux.HandleFunc("/xmlrpc/2/{service}", methodNotAllowed)
+	mux.HandleFunc("POST /xmlrpc/{service}", s.serveLegacyXMLRPC)
+	mux.HandleFunc("/xmlrpc/{service}", methodNotAllowed)
 	mux.HandleFunc("POST /jsonrpc", s.serveJSONRPC)
 	mux.HandleFunc("/jsonrpc", methodNotAllowed)
 	mux.HandleFunc("GET /web/reset_password", s.pages.serveReset)

@@ -16,6 +16,16 @@ import (
 // serveXMLRPC answers POST /xmlrpc/2/{service}. Like Odoo it always answers 200 with
 // text/xml, faults included, because xmlrpc.client raises on any other status.
 func (s *Server) serveXMLRPC(w http.ResponseWriter, r *http.Request) {
+	s.serveXML(w, r, false)
+}
+
+// serveLegacyXMLRPC answers POST /xmlrpc/{service}, Odoo's first endpoint, still routed
+// in 15-19: the same services, with the fault code a string (odoo-client-lib uses it).
+func (s *Server) serveLegacyXMLRPC(w http.ResponseWriter, r *http.Request) {
+	s.serveXML(w, r, true)
+}
+
+func (s *Server) serveXML(w http.ResponseWriter, r *http.Request, legacy bool) {
 	service := r.PathValue("service")
 	lim := xmlrpc.Limits{MaxBytes: s.opt.MaxBodyBytes, MaxDepth: s.opt.MaxXMLDepth,
 		MaxItems: xmlrpc.DefaultLimits.MaxItems}
@@ -33,7 +43,14 @@ func (s *Server) serveXMLRPC(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		buf.Reset()
 		f := toFault(err, s.log)
-		if encErr := xmlrpc.EncodeFault(&buf, f.code, f.faultString()); encErr != nil {
+		var encErr error
+		if legacy {
+			code, msg := f.legacy()
+			encErr = xmlrpc.EncodeFaultString(&buf, code, msg)
+		} else {
+			encErr = xmlrpc.EncodeFault(&buf, f.code, f.faultString())
+		}
+		if encErr != nil {
 			s.log.Error("encode fault", "error", encErr)
 		}
 	}

@@ -71,7 +71,7 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger,
 		"base_version", info.BaseVersion)
 
 	srv, err := rpc.New(store, rpc.Options{ServerVersion: cfg.Odoo.ServerVersion,
-		ProxyMode:    cfg.ProxyMode,
+		ProxyMode: cfg.ProxyMode, ListDBDisabled: !cfg.Database.ListDB,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes, MaxXMLDepth: cfg.Limits.MaxXMLDepth,
 		RequestTimeout: cfg.Limits.RequestTimeout, DevMail: devMail, Logger: log,
 		Upstream: upstreamOptions(cfg.Upstream)})
