@@ -38,3 +38,20 @@ func BenchmarkHashPassword(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCompileDomain compiles a domain of the shape scripts send: a user by login or
+// e-mail, active, in some companies, through a dotted path.
+func BenchmarkCompileDomain(b *testing.B) {
+	cat := buildCatalog(columns{"res_partner": {"complete_name": true, "parent_id": true}}, 18)
+	m, _ := cat.model("res.users")
+	domain := []any{"|", []any{"login", "=ilike", "siti@example.org"},
+		[]any{"email", "=ilike", "siti@example.org"}, []any{"active", "=", true},
+		[]any{"company_ids", "in", []any{int64(1), int64(2)}},
+		[]any{"partner_id.email", "!=", false}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := compileDomain(cat, m, domain, &sqlWhere{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

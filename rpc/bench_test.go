@@ -2,6 +2,7 @@ package rpc_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -87,4 +88,46 @@ func reportRSS(b *testing.B) {
 			b.ReportMetric(float64(kb)/1024, "MB-peak-rss")
 		}
 	}
+}
+
+// BenchmarkSearchRead1000Users reads 1000 users in one search_read over XML-RPC: the
+// domain, the record rule, many2one names and the encoding of 1000 structs.
+func BenchmarkSearchRead1000Users(b *testing.B) {
+	e := newEnv(b, modeltest.Own18)
+	modeltest.Exec(b, e.db, `
+		INSERT INTO res_partner (id, name, email, lang, active)
+			SELECT 1000 + i, 'Santri ' || i, 'santri' || i || '@example.org', 'id_ID', true
+			FROM generate_series(1, 1000) i;
+		INSERT INTO res_users (id, login, partner_id, company_id, active, share)
+			SELECT 1000 + i, 'santri' || i, 1000 + i, 1, true, false
+			FROM generate_series(1, 1000) i`)
+	body := fmt.Sprintf(`<?xml version="1.0"?><methodCall><methodName>execute_kw</methodName>
+<params><param><value><string>%s</string></value></param>
+<param><value><int>2</int></value></param><param><value><string>admin</string></value></param>
+<param><value><string>res.users</string></value></param>
+<param><value><string>search_read</string></value></param>
+<param><value><array><data><value><array><data><value><array><data>
+<value><string>login</string></value><value><string>=like</string></value>
+<value><string>santri%%</string></value></data></array></value></data></array></value>
+</data></array></value></param>
+<param><value><struct><member><name>fields</name><value><array><data>
+<value><string>login</string></value><value><string>name</string></value>
+<value><string>email</string></value><value><string>partner_id</string></value>
+<value><string>company_id</string></value></data></array></value></member></struct></value>
+</param></params></methodCall>`, e.db)
+
+	b.ResetTimer()
+	for b.Loop() {
+		resp, err := http.Post(e.url+"/xmlrpc/2/object", "text/xml", strings.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if n := strings.Count(string(got), "<name>login</name>"); n != 1000 {
+			b.Fatalf("search_read returned %d records: %.300s", n, got)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(1000*b.N)/b.Elapsed().Seconds(), "users/s")
 }

@@ -2,6 +2,7 @@ package rpc_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -179,5 +180,61 @@ func TestReadSurfaceJSONRPC(t *testing.T) {
 		env.Error.Data.Name != "builtins.ValueError" ||
 		env.Error.Data.Message != "Invalid leaf ['login', '=', 1, 2]" {
 		t.Errorf("bad leaf over JSON-RPC = %s", resp)
+	}
+}
+
+// Values of every XML-RPC type reach the read surface as Odoo's decoder gives them to the
+// ORM: dateTime as a datetime, i8 as an int, <nil/> as None, an empty <value/> as "",
+// base64 as bytes (which no field compares with), CDATA as text.
+func TestReadWireForms(t *testing.T) {
+	e := newEnv(t, modeltest.Own18)
+	head := `<?xml version="1.0"?><methodCall><methodName>execute_kw</methodName><params>` +
+		`<param><value>` + e.db + `</value></param><param><value><int>2</int></value></param>` +
+		`<param><value>admin</value></param><param><value>res.users</value></param>`
+	search := func(leafValue, extra string) string {
+		return head + `<param><value>search</value></param><param><value><array><data>` +
+			`<value><array><data><value><array><data><value>%s</value><value>%s</value>` +
+			leafValue + `</data></array></value></data></array></value></data></array>` +
+			`</value></param>` + extra + `</params></methodCall>`
+	}
+	tests := []struct {
+		name, body string
+		code, says string // faultCode ("" for a result) and a part of the answer
+	}{
+		{"dateTime value", fmt.Sprintf(search(
+			"<value><dateTime.iso8601>20000101T00:00:00</dateTime.iso8601></value>", ""),
+			"create_date", ">"), "", "<int>13</int>"},
+		{"CDATA value", fmt.Sprintf(search("<value><string><![CDATA[admin]]></string></value>",
+			""), "login", "="), "", "<int>2</int>"},
+		{"nil value is None", fmt.Sprintf(search("<value><nil/></value>", ""), "email", "="),
+			"", "<int>8</int>"},
+		{"i8 value", fmt.Sprintf(search("<value><i8>6</i8></value>", ""), "id", "="), "",
+			"<int>6</int>"},
+		{"empty value as kwargs", fmt.Sprintf(search("<value>admin</value>",
+			"<param><value/></param>"), "login", "="), "", "<int>2</int>"},
+		{"nil kwargs", fmt.Sprintf(search("<value>admin</value>",
+			"<param><value><nil/></value></param>"), "login", "="), "", "<int>2</int>"},
+		{"base64 value", fmt.Sprintf(search("<value><base64>YWRtaW4=</base64></value>", ""),
+			"login", "="), "1", "Invalid domain term ('login', '=', b'admin')"},
+		{"double id", fmt.Sprintf(search("<value><double>6.0</double></value>", ""), "id",
+			"="), "", "<int>6</int>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := post(t, e.url+"/xmlrpc/2/object", "text/xml", tt.body)
+			m := faultRE.FindStringSubmatch(body)
+			switch {
+			case status != 200:
+				t.Fatalf("status %d", status)
+			case tt.code == "" && (m != nil || !strings.Contains(body, tt.says)):
+				t.Fatalf("want a result with %q, got:\n%s", tt.says, body)
+			case tt.code != "" && (m == nil || m[1] != tt.code ||
+				!strings.Contains(m[2], xmlEscape(tt.says))):
+				t.Fatalf("want fault %s saying %q, got:\n%s", tt.code, tt.says, body)
+			}
+			if strings.Contains(body, "<i8>") || strings.Contains(body, "<nil/>") {
+				t.Errorf("answer has <i8> or <nil/>, which Odoo never sends:\n%s", body)
+			}
+		})
 	}
 }
