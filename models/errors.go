@@ -26,6 +26,9 @@ const (
 	KindUnboundLocalError                 // builtins.UnboundLocalError
 	KindOverflowError                     // builtins.OverflowError
 	KindSessionExpired                    // odoo.http.SessionExpiredException
+	// KindMailDelivery is ir_mail_server's MailDeliveryException, which Odoo 15 and 16
+	// pass to the caller unchanged (17+ turn it into a UserError).
+	KindMailDelivery
 )
 
 var kindNames = map[Kind]string{
@@ -44,6 +47,7 @@ var kindNames = map[Kind]string{
 	KindUnboundLocalError: "builtins.UnboundLocalError",
 	KindOverflowError:     "builtins.OverflowError",
 	KindSessionExpired:    "odoo.http.SessionExpiredException",
+	KindMailDelivery:      "odoo.addons.base.models.ir_mail_server.MailDeliveryException",
 }
 
 // PythonName returns the qualified Python class name, e.g. "odoo.exceptions.UserError".
