@@ -276,3 +276,40 @@ func (c *credCache) forget(uid int64) {
 		}
 	}
 }
+
+// APIKeyUser returns the active user owning key, an RPC API key, as Odoo 19's bearer
+// authentication checks it: keys of scope NULL or 'rpc' that have not expired. A password
+// is never accepted here. An unknown key gives ErrAccessDenied.
+func (s *Store) APIKeyUser(ctx context.Context, key string) (int64, error) {
+	if len(key) < apiKeyIndexLen || len(key) > maxPasswordLen {
+		return 0, ErrAccessDenied
+	}
+
+	var rows []struct {
+		UserID int64  `db:"user_id"`
+		Hash   string `db:"key"`
+	}
+	query := `
+		SELECT k.user_id, k.key
+		FROM res_users_apikeys k JOIN res_users u ON u.id = k.user_id AND u.active
+		WHERE k.index = $1 AND (k.scope IS NULL OR k.scope = 'rpc')`
+	args := []any{key[:apiKeyIndexLen]}
+	if s.info.KeyExpiry {
+		query += ` AND (k.expiration_date IS NULL OR k.expiration_date >= $2)`
+		args = append(args, s.now())
+	}
+	if err := s.db.SelectContext(ctx, &rows, query+` ORDER BY k.id`, args...); err != nil {
+		return 0, fmt.Errorf("read API keys: %w", err)
+	}
+
+	for _, r := range rows {
+		ok, err := s.set.Hasher.Verify(ctx, key, r.Hash)
+		if err != nil && !errors.Is(err, ErrPasswordTooLong) {
+			return 0, fmt.Errorf("check API key of user %d: %w", r.UserID, err)
+		}
+		if ok {
+			return r.UserID, nil
+		}
+	}
+	return 0, ErrAccessDenied
+}

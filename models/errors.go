@@ -27,6 +27,9 @@ const (
 	KindOverflowError                     // builtins.OverflowError
 	KindSessionExpired                    // odoo.http.SessionExpiredException
 	KindAssertionError                    // builtins.AssertionError
+	// KindMailDelivery is ir_mail_server's MailDeliveryException, which Odoo 15 and 16
+	// pass to the caller unchanged (17+ turn it into a UserError).
+	KindMailDelivery
 )
 
 var kindNames = map[Kind]string{
@@ -46,6 +49,7 @@ var kindNames = map[Kind]string{
 	KindOverflowError:     "builtins.OverflowError",
 	KindSessionExpired:    "odoo.http.SessionExpiredException",
 	KindAssertionError:    "builtins.AssertionError",
+	KindMailDelivery:      "odoo.addons.base.models.ir_mail_server.MailDeliveryException",
 }
 
 // PythonName returns the qualified Python class name, e.g. "odoo.exceptions.UserError".

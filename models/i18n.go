@@ -45,6 +45,30 @@ const (
 	MsgNoModel       = "Object %s doesn't exist"
 )
 
+// Texts of the versions other than 18.0 where Odoo's wording differs.
+const (
+	// MsgResetSent19 and MsgSignupSent19 are the notifications once Odoo fixed its typo
+	// (late 18.x and 19).
+	MsgResetSent19  = "A reset password link was sent by email"
+	MsgSignupSent19 = "A signup link was sent by email"
+	// MsgNoAccount15 is Odoo 15's answer when a login matches no user, or several.
+	MsgNoAccount15 = "Reset password: invalid username or email"
+	// MsgResetRequested15 and MsgResetRequested19 are the reset page's answer to a link
+	// request in Odoo 15 and 19.
+	MsgResetRequested15 = "An email has been sent with credentials to reset your password"
+	MsgResetRequested19 = "Password reset instructions sent to your email address."
+	// MsgTokenUnknown and MsgTokenNoLonger are Odoo 15-17's errors for a stored token
+	// that no partner holds, or that has expired.
+	MsgTokenUnknown  = "Signup token '%s' is not valid"
+	MsgTokenNoLonger = "Signup token '%s' is no longer valid"
+	// MsgFieldAccess19 is Odoo 19's field-access error, which names one field.
+	MsgFieldAccess19 = "You do not have enough rights to access the field \"%s\" on %s (%s). " +
+		"Please contact your system administrator.\n\nOperation: %s\nUser: %d\nFields:\n" +
+		"- %s (allowed for groups %s)"
+	// MsgMailFailed16 is the MailDeliveryException text Odoo 15 and 16 let through.
+	MsgMailFailed16 = "Mail delivery failed via SMTP server '%s'.\n%s"
+)
+
 // Page texts of /web/reset_password, as Odoo labels them.
 const (
 	MsgYourEmail       = "Your Email"
@@ -83,12 +107,49 @@ var indonesian = map[string]string{
 	MsgFieldAccess: "Anda tidak memiliki hak yang mencukupi untuk mengakses field \"%s\" pada %s " +
 		"(%s). Mohon hubungi administrator sistem Anda.\n\nOperasi: %s\nUser: %d\nField:\n" +
 		"- %s (diizinkan untuk kelompok %s)",
+	MsgResetSent19:      "Link reset password telah dikirim melalui email",
+	MsgSignupSent19:     "Link signup telah dikirim melalui email",
+	MsgNoAccount15:      "Atur ulang kata sandi: username atau email tidak valid",
+	MsgResetRequested15: "Email telah dikirim dengan mandat untuk menyetel ulang sandi",
+	MsgResetRequested19: "Instruksi reset password dikirim ke alamat email Anda.",
+	MsgTokenUnknown:     "Token pendaftaran '%s' tidak valid",
+	MsgTokenNoLonger:    "Token Pendaftaran '%s' sudah tidak berlaku",
+	MsgFieldAccess19: "Anda tidak memiliki hak yang mencukupi untuk mengakses field \"%s\" " +
+		"pada %s (%s). Mohon hubungi administrator sistem Anda.\n\nOperasi: %s\nUser: %d\n" +
+		"Field:\n- %s (diizinkan untuk kelompok %s)",
 	MsgYourEmail:       "Email Anda",
 	MsgYourName:        "Nama Anda",
 	MsgPassword:        "Kata Sandi",
 	MsgConfirmPassword: "Konfirmasi Password",
 	MsgResetPassword:   "Atur Ulang Kata Sandi",
 	MsgBackToLogin:     "Kembali ke Login",
+}
+
+// indonesian15 holds the Indonesian texts Odoo 15 translates differently from 16+.
+var indonesian15 = map[string]string{
+	MsgSubjectReset: "Atur ulang kata sandi",
+}
+
+// TVersion is T for an Odoo major version: it applies that version's own translations.
+func TVersion(major int, lang, msgid string, args ...any) string {
+	if major == 15 && IsIndonesian(lang) {
+		if tr, ok := indonesian15[msgid]; ok {
+			return T(DefaultLang, tr, args...)
+		}
+	}
+	return T(lang, msgid, args...)
+}
+
+// ResetRequestedMsg is the msgid of the reset page's answer to a link request in Odoo
+// major version major.
+func ResetRequestedMsg(major int) string {
+	switch {
+	case major <= 15:
+		return MsgResetRequested15
+	case major >= 19:
+		return MsgResetRequested19
+	}
+	return MsgResetRequested
 }
 
 // DefaultLang is the language Odoo falls back to.

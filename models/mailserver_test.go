@@ -93,15 +93,20 @@ func TestNormalizeEmail(t *testing.T) {
 }
 
 func TestSignupLink(t *testing.T) {
-	tests := []struct{ base, kind, want string }{
-		{"https://erp.example.id", "reset", "https://erp.example.id/web/reset_password?db=prod&token=T"},
-		{"https://erp.example.id/odoo/", "reset", "https://erp.example.id/web/reset_password?db=prod&token=T"},
-		{"https://erp.example.id", "signup",
+	tests := []struct{ base, kind, email, want string }{
+		{"https://erp.example.id", "reset", "",
+			"https://erp.example.id/web/reset_password?db=prod&token=T"},
+		{"https://erp.example.id/odoo/", "reset", "",
+			"https://erp.example.id/web/reset_password?db=prod&token=T"},
+		{"https://erp.example.id", "signup", "a@b.id",
 			"https://erp.example.id/web/signup?db=prod&signup_email=a%40b.id&token=T"},
-		{"", "reset", "/web/reset_password?db=prod&token=T"},
+		// An Odoo 17 invitation: type reset, with the address.
+		{"https://erp.example.id", "reset", "a@b.id",
+			"https://erp.example.id/web/reset_password?db=prod&signup_email=a%40b.id&token=T"},
+		{"", "reset", "", "/web/reset_password?db=prod&token=T"},
 	}
 	for _, tt := range tests {
-		if got := signupLink(tt.base, "prod", tt.kind, "a@b.id", "T"); got != tt.want {
+		if got := signupLink(tt.base, "prod", tt.kind, tt.email, "T"); got != tt.want {
 			t.Errorf("signupLink(%q, %s) = %s; want %s", tt.base, tt.kind, got, tt.want)
 		}
 	}

@@ -125,7 +125,7 @@ func (s *Store) DropMail(ctx context.Context, id int64) error {
 			WHERE id = $1`, id); err != nil {
 			return fmt.Errorf("drop mail %d: %w", id, err)
 		}
-		return restoreSignup(ctx, tx, id)
+		return restoreSignup(ctx, tx, id, s.info.StoredTokens)
 	})
 }
 

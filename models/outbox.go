@@ -167,15 +167,17 @@ func (s *Store) enqueue(ctx context.Context, tx *sqlx.Tx, mails []*outgoing,
 		err = tx.GetContext(ctx, &id, `
 			INSERT INTO odoo_shim.outbox (kind, user_id, partner_id, caller_uid, recipient,
 				subject, message_id, server_id, server_label, body, lease_until, lease_token,
-				leased_by, prior_signup_type, prior_write_uid, prior_write_date, stamp)
+				leased_by, prior_signup_type, prior_write_uid, prior_write_date, stamp,
+				prior_signup_token, prior_signup_expiration)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb,
 				(now() AT TIME ZONE 'UTC') + $11 * interval '1 millisecond', $12, $13,
-				$14, $15, $16, $17)
+				$14, $15, $16, $17, $18, $19)
 			RETURNING id`,
 			o.mail.Kind, o.userID, o.partnerID, prior.caller, o.mail.To, o.mail.Subject,
 			o.mail.MessageID, o.server.ID, o.server.Label(), string(body),
 			s.set.Outbox.Lease.Milliseconds(), token, s.set.Outbox.Instance,
-			old.SignupType, old.WriteUID, old.WriteDate, prior.stamp)
+			old.SignupType, old.WriteUID, old.WriteDate, prior.stamp,
+			old.SignupToken, old.SignupExpiration)
 		if err != nil {
 			return nil, fmt.Errorf("queue mail: %w", err)
 		}
@@ -321,7 +323,7 @@ func (s *Store) finish(ctx context.Context, j *job, srv MailServer, err error) r
 			return errLeaseLost
 		}
 		if r.state == StateFailed {
-			return restoreSignup(ctx, tx, j.id)
+			return restoreSignup(ctx, tx, j.id, s.info.StoredTokens)
 		}
 		return nil
 	})
@@ -353,11 +355,18 @@ var errRateLimited = errors.New("the mail server's rate limit is reached; it goe
 
 // restoreSignup puts back the signup state a failed mail's reset wrote, unless the partner
 // was written since (by Odoo or by another reset): its new state is not ours.
-func restoreSignup(ctx context.Context, tx *sqlx.Tx, id int64) error {
+// With Odoo 15-17's stored tokens the token and its expiry go back too.
+func restoreSignup(ctx context.Context, tx *sqlx.Tx, id int64, stored bool) error {
+	token := ""
+	if stored {
+		token = `, signup_token = o.prior_signup_token,
+			signup_expiration = o.prior_signup_expiration`
+	}
+	// The fragment is a fixed string chosen by the database's version, never a value.
 	_, err := tx.ExecContext(ctx, `
 		UPDATE res_partner p
 		SET signup_type = o.prior_signup_type, write_uid = o.prior_write_uid,
-			write_date = o.prior_write_date
+			write_date = o.prior_write_date`+token+`
 		FROM odoo_shim.outbox o
 		WHERE o.id = $1 AND p.id = o.partner_id AND p.write_date = o.stamp
 			AND p.write_uid = o.caller_uid`, id)

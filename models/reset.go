@@ -87,30 +87,68 @@ func (s *Store) ActionResetPassword(ctx context.Context, req ResetRequest) (*Not
 
 func (s *Store) actionResetPassword(ctx context.Context, req ResetRequest,
 	c caller) (*Notification, error) {
-	if contextFlag(req.Context, "install_mode") || contextFlag(req.Context, "import_file") {
+	if contextFlag(req.Context, "install_mode") ||
+		(s.info.Major >= 17 && contextFlag(req.Context, "import_file")) {
 		return nil, nil
 	}
 
-	// Odoo 18 sets its message inside the loop over the users, so an empty call fails
-	// with Python's error for the unset variable instead of claiming a mail was sent.
+	plan := s.planReset(req.Context)
 	if len(uniqueIDs(req.IDs)) == 0 {
+		// Odoo 15-17 loop over no user and return None. Odoo 18 sets its message inside
+		// that loop, so an empty call fails with Python's error for the unset variable
+		// instead of claiming a mail was sent.
+		if s.info.StoredTokens {
+			return nil, nil
+		}
 		return nil, NewError(KindUnboundLocalError, "cannot access local variable "+
 			"'message' where it is not associated with a value")
 	}
 
-	signupType, sent := "reset", MsgResetSent
-	if contextIsOne(req.Context, "create_user") {
-		signupType, sent = "signup", MsgSignupSent
-	}
-	queued, err := s.resetUsers(ctx, req, c, signupType)
+	queued, err := s.resetUsers(ctx, req, c, plan)
 	if err != nil {
 		return nil, err
+	}
+	if s.info.StoredTokens {
+		// Odoo 15-17 return None, queued mail or not: see rpc for what each protocol
+		// makes of it.
+		return nil, nil
 	}
 	if queued != "" {
 		// A deliberate deviation: Odoo would claim the mail was sent (issue #5).
 		return &Notification{Title: "Notification", Message: queued, Sticky: true}, nil
 	}
-	return &Notification{Title: "Notification", Message: T(c.lang, sent)}, nil
+	return &Notification{Title: "Notification", Message: T(c.lang, plan.sent)}, nil
+}
+
+// resetPlan is what one call of action_reset_password does in the database's version.
+type resetPlan struct {
+	signupType string // the partners' new signup_type
+	invitation bool   // invitation mode: the context's create_user
+	mailKind   string // "reset", or "signup" for the invitation mail
+	sent       string // the msgid of the notification (Odoo 18+)
+}
+
+// planReset reads the invitation flag as the version does: Odoo 18+ compare create_user
+// with 1 and write signup_type "signup"; 15-17 test it for truth and write "reset" anyway.
+func (s *Store) planReset(callCtx map[string]any) resetPlan {
+	p := resetPlan{signupType: "reset", mailKind: "reset", sent: MsgResetSent}
+	if s.info.Major >= 19 {
+		p.sent = MsgResetSent19
+	}
+	if s.info.StoredTokens {
+		if contextFlag(callCtx, "create_user") {
+			p.invitation, p.mailKind = true, "signup"
+		}
+		return p
+	}
+	if contextIsOne(callCtx, "create_user") {
+		p = resetPlan{signupType: "signup", invitation: true, mailKind: "signup",
+			sent: MsgSignupSent}
+		if s.info.Major >= 19 {
+			p.sent = MsgSignupSent19
+		}
+	}
+	return p
 }
 
 // resetUsers writes the signup state and queues the mails in one transaction, commits,
@@ -119,33 +157,43 @@ func (s *Store) actionResetPassword(ctx context.Context, req ResetRequest,
 // gone out yet but may still, and a fault when some mail cannot go out at all; the
 // partners of those mails have their previous state back.
 func (s *Store) resetUsers(ctx context.Context, req ResetRequest, c caller,
-	signupType string) (string, error) {
-	// 15-17 store the token in res_partner.signup_token; 19 computes group membership
-	// from res_groups_implied_rel. Neither is implemented yet.
-	if s.info.Major != 18 {
-		return "", Errorf(KindUserError, "odoo-shim does not reset passwords on Odoo %s "+
-			"databases yet (issue #4)", s.info.Serie())
-	}
-
-	jobs, err := s.prepareReset(ctx, req, c, signupType)
+	plan resetPlan) (string, error) {
+	jobs, err := s.prepareReset(ctx, req, c, plan)
 	if err != nil || len(jobs) == 0 {
 		return "", err
 	}
 	results, done := s.firstAttempt(ctx, jobs)
-	return answer(c.lang, results, done)
+	queued, err := answer(c.lang, results, done)
+	return queued, s.versionFault(err, jobs)
+}
+
+// versionFault gives a delivery fault the class Odoo 15 and 16 raise: they let the
+// MailDeliveryException through, naming the server, where 17+ raise a UserError.
+func (s *Store) versionFault(err error, jobs []*job) error {
+	var df *deliveryFault
+	if s.info.Major >= 17 || !errors.As(err, &df) {
+		return err
+	}
+	host := ""
+	if jobs[0].server != nil {
+		host = jobs[0].server.Host
+	}
+	f := *df.fault
+	f.Kind, f.Message = KindMailDelivery, fmt.Sprintf(MsgMailFailed16, host, df.cause)
+	return &deliveryFault{fault: &f, cause: df.cause}
 }
 
 // prepareReset checks the users, writes their partners' signup_type, composes the mails
 // and queues them, in one transaction that it commits.
 func (s *Store) prepareReset(ctx context.Context, req ResetRequest, c caller,
-	signupType string) ([]*job, error) {
+	plan resetPlan) ([]*job, error) {
 	type loaded struct {
 		ms  *mailSettings
 		err error
 	}
 	settings := make(chan loaded, 1)
 	go func() {
-		ms, err := s.loadMailSettings(ctx, s.db, signupType)
+		ms, err := s.loadMailSettings(ctx, s.db, plan.mailKind)
 		settings <- loaded{ms, err}
 	}()
 
@@ -155,15 +203,17 @@ func (s *Store) prepareReset(ctx context.Context, req ResetRequest, c caller,
 	}
 	defer tx.Rollback()
 
-	users, err := lockResettable(ctx, tx, req.IDs, c)
+	users, err := s.lockResettable(ctx, tx, req.IDs, c)
 	if err != nil || len(users) == 0 {
 		return nil, err
 	}
-	prior, err := s.prepareSignup(ctx, tx, req.Caller, users, signupType)
-	if err != nil {
-		return nil, err
+	var prior *priorState
+	var tokens map[int64]string
+	if s.info.StoredTokens {
+		prior, tokens, err = s.prepareStored(ctx, tx, req.Caller, users, plan.invitation)
+	} else {
+		prior, err = s.prepareSignup(ctx, tx, req.Caller, users, plan.signupType)
 	}
-	states, err := partnerStates(ctx, tx, partnerIDs(users))
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +221,12 @@ func (s *Store) prepareReset(ctx context.Context, req ResetRequest, c caller,
 	if ld.err != nil {
 		return nil, ld.err
 	}
-	mails := s.composeMails(users, states, ld.ms, req.Context, signupType)
+	if tokens == nil {
+		if tokens, err = s.signTokens(ctx, tx, users, ld.ms.link); err != nil {
+			return nil, err
+		}
+	}
+	mails := s.composeMails(users, tokens, ld.ms, req.Context, plan)
 	for _, m := range mails {
 		if m.server.Host == "" {
 			return nil, NewError(KindUserError, T(c.lang, MsgMissingSMTP))
@@ -190,7 +245,8 @@ func (s *Store) prepareReset(ctx context.Context, req ResetRequest, c caller,
 
 // lockResettable reads and locks the users, checking them in Odoo's order: missing
 // records, archived users, the caller's right to write signup_type, then e-mail addresses.
-func lockResettable(ctx context.Context, tx *sqlx.Tx, ids []int64, c caller) ([]User, error) {
+func (s *Store) lockResettable(ctx context.Context, tx *sqlx.Tx, ids []int64,
+	c caller) ([]User, error) {
 	users, missing, err := usersByID(ctx, tx, uniqueIDs(ids), true)
 	if err != nil {
 		return nil, err
@@ -211,7 +267,11 @@ func lockResettable(ctx context.Context, tx *sqlx.Tx, ids []int64, c caller) ([]
 	// Only Access Rights members may write signup_type, so only they may reset others.
 	// Odoo names the group by its full name, untranslated, in this message.
 	if !c.resetter {
-		return nil, NewError(KindAccessError, T(c.lang, MsgFieldAccess, "signup_type",
+		msg := MsgFieldAccess
+		if s.info.Major >= 19 {
+			msg = MsgFieldAccess19
+		}
+		return nil, NewError(KindAccessError, T(c.lang, msg, "signup_type",
 			"Contact", "res.partner", "write", c.uid, "signup_type",
 			"'Administration / Access Rights'"))
 	}
@@ -237,6 +297,9 @@ type partnerRow struct {
 	SignupType sql.NullString `db:"signup_type"`
 	WriteUID   sql.NullInt64  `db:"write_uid"`
 	WriteDate  sql.NullTime   `db:"write_date"`
+	// Odoo 15-17 only.
+	SignupToken      sql.NullString
+	SignupExpiration sql.NullTime
 }
 
 // prepareSignup writes signup_type as Odoo's signup_prepare does and returns what was there.
@@ -273,9 +336,9 @@ type linkSettings struct {
 }
 
 func (s *Store) linkSettings(ctx context.Context, q sqlx.QueryerContext,
-	signupType string) (linkSettings, error) {
+	mailKind string) (linkSettings, error) {
 	hoursKey, def := "auth_signup.reset_password.validity.hours", defaultResetHours
-	if signupType != "reset" {
+	if mailKind != "reset" {
 		hoursKey, def = "auth_signup.signup.validity.hours", defaultSignupHours
 	}
 	p, err := params(ctx, q, "database.secret", "web.base.url", hoursKey,
@@ -295,6 +358,15 @@ func (s *Store) linkSettings(ctx context.Context, q sqlx.QueryerContext,
 	if s.set.BaseURL != "" {
 		ls.baseURL = s.set.BaseURL
 	}
+	if s.info.StoredTokens {
+		// Odoo 15-17: a reset link lives a day, and the mail says 24 hours; an invitation
+		// link does not expire, and its mail names no lifetime.
+		ls.hours, ls.hoursN = "", 0
+		if mailKind == "reset" {
+			ls.hours, ls.hoursN = "24", 24
+		}
+		return ls, nil
+	}
 	ls.hours, ls.hoursN = p[hoursKey], def
 	if n, err := strconv.Atoi(strings.TrimSpace(ls.hours)); err == nil {
 		ls.hoursN = n
@@ -312,13 +384,27 @@ type outgoing struct {
 	partnerID int64
 }
 
-func (s *Store) composeMails(users []User, states map[int64]SignupPayload, ms *mailSettings,
-	callCtx map[string]any, signupType string) []*outgoing {
-	exp := s.now().Add(time.Duration(ms.link.hoursN) * time.Hour).Unix()
+// signTokens mints each partner's Odoo 18+ signed token over its current state.
+func (s *Store) signTokens(ctx context.Context, q sqlx.QueryerContext, users []User,
+	ls linkSettings) (map[int64]string, error) {
+	states, err := partnerStates(ctx, q, partnerIDs(users))
+	if err != nil {
+		return nil, err
+	}
+	exp := s.now().Add(time.Duration(ls.hoursN) * time.Hour).Unix()
+	tokens := make(map[int64]string, len(states))
+	for pid, st := range states {
+		tokens[pid] = SignToken(ls.secret, st, exp)
+	}
+	return tokens, nil
+}
+
+func (s *Store) composeMails(users []User, tokens map[int64]string, ms *mailSettings,
+	callCtx map[string]any, plan resetPlan) []*outgoing {
 	out := make([]*outgoing, len(users))
 	for i, u := range users {
-		token := SignToken(ms.link.secret, states[u.PartnerID], exp)
-		out[i] = s.composeOne(u, ms.link, token, ms.senders[u.CompanyID], callCtx, signupType)
+		out[i] = s.composeOne(u, ms.link, tokens[u.PartnerID], ms.senders[u.CompanyID],
+			callCtx, plan)
 	}
 	return out
 }
@@ -332,7 +418,7 @@ func partnerIDs(users []User) []int64 {
 }
 
 func (s *Store) composeOne(u User, ls linkSettings, token string, snd sender,
-	callCtx map[string]any, signupType string) *outgoing {
+	callCtx map[string]any, plan resetPlan) *outgoing {
 	lang := u.Lang.String
 	if lang == "" {
 		lang = ContextLang(callCtx)
@@ -352,15 +438,24 @@ func (s *Store) composeOne(u User, ls linkSettings, token string, snd sender,
 	header, envelope := rewriteSender(from, r, snd.notifications, snd.bounce)
 
 	subject := MsgSubjectReset
-	if signupType != "reset" {
+	if plan.mailKind != "reset" {
 		subject = MsgSubjectSignup
+	}
+	// Odoo 15 translates the subject but ships its mail body in English only.
+	bodyLang := lang
+	if s.info.Major == 15 {
+		bodyLang = DefaultLang
+	}
+	email := ""
+	if plan.invitation && s.info.Major >= 17 {
+		email = recipients[0] // invitations name the address in the link from 17
 	}
 	to := strings.Join(recipients, ", ")
 	m := ResetMail{
-		Kind: signupType, Lang: lang, Subject: T(lang, subject),
+		Kind: plan.mailKind, Lang: bodyLang, Subject: TVersion(s.info.Major, lang, subject),
 		From: header, ReplyTo: from, To: to, ReturnPath: snd.bounce, Envelope: envelope,
 		UserName: u.Name, Login: u.Login, CompanyName: snd.company,
-		Link:       signupLink(ls.baseURL, s.info.Name, signupType, recipients[0], token),
+		Link:       signupLink(ls.baseURL, s.info.Name, plan.signupType, email, token),
 		ValidHours: ls.hours,
 	}
 	return &outgoing{server: r.server, mail: m, userID: u.ID, partnerID: u.PartnerID}
@@ -393,13 +488,16 @@ func rewriteSender(from string, r route, notifications, bounce string) (string, 
 	return header, bareAddress(envelope)
 }
 
-// signupLink builds {base}/web/reset_password?db=..&token=.. (or /web/signup for
-// invitations, which also carry signup_email), with the query in Odoo's order.
+// signupLink builds {base}/web/reset_password?db=..&token=.. (or /web/signup for the
+// signup type of Odoo 18+ invitations), with the query in Odoo's order; an invitation's
+// address, when given, goes in signup_email.
 func signupLink(base, db, signupType, email, token string) string {
 	path := "/web/reset_password"
 	query := "db=" + url.QueryEscape(db)
 	if signupType != "reset" {
 		path = "/web/signup"
+	}
+	if email != "" {
 		query += "&signup_email=" + url.QueryEscape(email)
 	}
 	query += "&token=" + url.QueryEscape(token)
@@ -427,7 +525,10 @@ func (s *Store) ResetPassword(ctx context.Context, caller int64, login string,
 		return nil, err
 	}
 	switch {
-	case len(ids) == 0:
+	case len(ids) != 1 && s.info.Major == 15:
+		return nil, NewError(KindException, T(c.lang, MsgNoAccount15))
+	case len(ids) == 0 || (len(ids) > 1 && s.info.Major == 16):
+		// Odoo 16 answers the same for several matches as for none.
 		return nil, NewError(KindException, T(c.lang, MsgNoAccount))
 	case len(ids) > 1:
 		return nil, NewError(KindException, T(c.lang, MsgManyAccounts))

@@ -24,6 +24,10 @@ func TestOpenDetectsVersion(t *testing.T) {
 		{modeltest.Fixture16, `INSERT INTO ir_module_module (name, state, latest_version)
 			VALUES ('base', 'installed', '16.0.1.3'), ('auth_signup', 'installed', '16.0.1.0')`,
 			"16.0", true},
+		{modeltest.Seeded16, "", "16.0", true},
+		{modeltest.Derived15, "", "15.0", true},
+		{modeltest.Derived17, "", "17.0", true},
+		{modeltest.Derived19, "", "19.0", false},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.tmpl), func(t *testing.T) {

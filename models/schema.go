@@ -36,6 +36,11 @@ var migrations = []migration{
 		);
 		CREATE INDEX session_last_seen_idx ON odoo_shim.session (last_seen)`},
 	{"0003_outbox", outboxSchema},
+	// Odoo 15-17 keep the reset token on the partner: a failed mail puts it back too.
+	{"0004_outbox_stored_tokens", `
+		ALTER TABLE odoo_shim.outbox
+			ADD COLUMN prior_signup_token varchar,
+			ADD COLUMN prior_signup_expiration timestamp`},
 }
 
 // migrate brings odoo-shim's schema up to date. Several instances may start at once on one

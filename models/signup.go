@@ -19,17 +19,24 @@ type SignupInfo struct {
 	Login     string
 	Name      string
 	Lang      string
+	// Expired is set for an Odoo 15-17 token that still exists but has expired: the page
+	// shows its form, and setting the password fails, as in Odoo.
+	Expired bool
 }
 
-// SignupInfo checks token against the database as Odoo 18 does and describes its account.
-// A malformed, forged, expired or spent token, or one whose partner changed since it was
-// signed (a login, a reset, a change of users), gives ErrBadToken.
+// SignupInfo checks token against the database as its Odoo version does and describes its
+// account. From Odoo 18 a malformed, forged, expired or spent token, or one whose partner
+// changed since it was signed (a login, a reset, a change of users), gives ErrBadToken. In
+// 15-17 a token no active partner holds gives ErrBadToken, and an expired one is Expired.
 func (s *Store) SignupInfo(ctx context.Context, token string) (*SignupInfo, error) {
 	return s.signupInfo(ctx, s.db, token, false)
 }
 
 func (s *Store) signupInfo(ctx context.Context, q sqlx.QueryerContext, token string,
 	lock bool) (*SignupInfo, error) {
+	if s.info.StoredTokens {
+		return s.storedSignupInfo(ctx, q, token, lock)
+	}
 	secret, err := param(ctx, q, "database.secret", "")
 	if err != nil {
 		return nil, err
@@ -94,8 +101,9 @@ func partnerInfo(ctx context.Context, q sqlx.QueryerContext, pid int64,
 }
 
 // CompleteSignup sets the password of the account token resets, in one transaction that
-// also spends the token as Odoo does: signup_type is cleared and the sign-in that follows
-// is recorded, which ends every other link of the account. The password must meet the
+// also spends the token as Odoo does: signup_type is cleared (in 15-17 with the stored
+// token and its expiry) and the sign-in that follows is recorded, which in 18+ ends every
+// other link of the account. The password must meet the
 // database's minimum length.
 func (s *Store) CompleteSignup(ctx context.Context, token, password string) (*SignupInfo,
 	error) {
@@ -108,6 +116,9 @@ func (s *Store) CompleteSignup(ctx context.Context, token, password string) (*Si
 	info, err := s.signupInfo(ctx, tx, token, true)
 	if err != nil {
 		return nil, err
+	}
+	if info.Expired {
+		return nil, NewError(KindUserError, T(info.Lang, MsgTokenNoLonger, token))
 	}
 	if info.UserID == 0 {
 		return nil, NewError(KindUserError, "odoo-shim does not create accounts from "+
@@ -152,6 +163,9 @@ func (s *Store) spendToken(ctx context.Context, tx *sqlx.Tx, info *SignupInfo,
 		WHERE id = $4`, hash, nullID(writer), now, info.UserID)
 	if err != nil {
 		return fmt.Errorf("write password of user %d: %w", info.UserID, err)
+	}
+	if s.info.StoredTokens {
+		return spendStored(ctx, tx, nullID(writer), now, info.PartnerID)
 	}
 	_, err = tx.ExecContext(ctx, `
 		UPDATE res_partner SET signup_type = NULL, write_uid = $1, write_date = $2

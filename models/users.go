@@ -92,7 +92,7 @@ type caller struct {
 	lang string // the language of the caller's messages
 	// resetter reports membership of base.group_erp_manager (Access Rights), the group
 	// that may write signup_type. Odoo 15-18 keep res_groups_users_rel closed under group
-	// implication, so a direct lookup suffices.
+	// implication, so a direct lookup suffices there; 19 needs the closure.
 	resetter bool
 }
 
@@ -106,15 +106,26 @@ func (s *Store) caller(ctx context.Context, uid int64, contextLang string) (call
 		LangOK    bool   `db:"lang_ok"`
 		Resetter  bool   `db:"resetter"`
 	}
+	// Odoo 19 keeps only the groups given explicitly: membership is their closure under
+	// res_groups_implied_rel. Both fragments are fixed strings chosen by version.
+	groups := `SELECT gid FROM res_groups_users_rel WHERE uid = u.id`
+	if s.info.Major >= 19 {
+		groups = `
+				WITH RECURSIVE member(gid) AS (
+					SELECT gid FROM res_groups_users_rel WHERE uid = u.id
+					UNION
+					SELECT i.hid FROM res_groups_implied_rel i JOIN member m ON m.gid = i.gid)
+				SELECT gid FROM member`
+	}
 	err := s.db.GetContext(ctx, &r, `
 		SELECT COALESCE(p.lang, '') AS lang,
 			EXISTS (SELECT 1 FROM res_lang WHERE code = $2 AND active) AS ctx_lang_ok,
 			EXISTS (SELECT 1 FROM res_lang WHERE code = p.lang AND active) AS lang_ok,
 			EXISTS (
 				SELECT 1
-				FROM res_groups_users_rel g
-				JOIN ir_model_data d ON d.model = 'res.groups' AND d.res_id = g.gid
-				WHERE g.uid = u.id AND d.module = 'base' AND d.name = 'group_erp_manager'
+				FROM ir_model_data d
+				WHERE d.model = 'res.groups' AND d.module = 'base'
+					AND d.name = 'group_erp_manager' AND d.res_id IN (`+groups+`)
 			) AS resetter
 		FROM res_users u JOIN res_partner p ON p.id = u.partner_id
 		WHERE u.id = $1`, uid, contextLang)

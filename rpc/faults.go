@@ -3,6 +3,7 @@ package rpc
 import (
 	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
 
 	"github.com/odoo-shim/odoo-shim/models"
@@ -24,6 +25,8 @@ type fault struct {
 	name    string // Python class, for JSON-RPC's data.name
 	message string // the exception's message
 	debug   string // Python-style traceback, Odoo's data.debug and code-1 faultString
+	// httpStatus is set for werkzeug's HTTP exceptions, whose JSON-2 arguments carry it.
+	httpStatus int
 }
 
 // faultString is what an XML-RPC client reads: the message for Odoo's own exceptions, the
@@ -55,7 +58,8 @@ func (f fault) legacy() (code, str string) {
 // internalMessage is all a caller learns of an unexpected failure; the details are logged.
 const internalMessage = "odoo-shim could not complete the call; the server log has the details"
 
-// toFault maps any error to the fault Odoo would send. It is the only place that does.
+// toFault maps any error to the fault Odoo would send. It and json2Fault are the only
+// places that map errors.
 func toFault(err error, log *slog.Logger) fault {
 	var de *xmlrpc.DecodeError
 	if errors.As(err, &de) {
@@ -103,6 +107,31 @@ func (f fault) jsonTitle() string {
 		return "Odoo Session Expired"
 	}
 	return "Odoo Server Error"
+}
+
+// json2Fault maps err to Odoo 19's JSON-2 answer: the HTTP status, the error, and the
+// headers an HTTP exception brings (WWW-Authenticate for a missing key).
+func json2Fault(err error, log *slog.Logger) (int, fault, http.Header) {
+	var he *httpError
+	if errors.As(err, &he) {
+		f := newFault(faultApplication, "werkzeug.exceptions."+he.class, he.message)
+		f.httpStatus = he.status
+		return he.status, f, he.header
+	}
+
+	f := toFault(err, log)
+	e, ok := models.AsError(err)
+	switch {
+	case !ok:
+		return http.StatusInternalServerError, f, nil
+	case e.Kind == models.KindAccessDenied || e.Kind == models.KindAccessError:
+		return http.StatusForbidden, f, nil
+	case e.Kind == models.KindMissingError:
+		return http.StatusNotFound, f, nil
+	case e.Kind.IsUserError():
+		return http.StatusUnprocessableEntity, f, nil
+	}
+	return http.StatusInternalServerError, f, nil
 }
 
 func newFault(code int, name, message string) fault {

@@ -206,7 +206,7 @@ func (p *pages) withoutToken(ctx context.Context, w http.ResponseWriter, r *http
 		p.serverError(w, err)
 		return
 	}
-	v.Message, v.RequestURL = models.T(lang, models.MsgResetRequested), "/web/reset_password"
+	v.Message, v.RequestURL = models.T(lang, models.ResetRequestedMsg(p.s.store.Info().Major)), "/web/reset_password"
 	v.T = texts(lang)
 	v.T.NextStep = fmt.Sprintf(v.T.NextStep, hours)
 	p.render(w, http.StatusOK, v, lang)

@@ -156,6 +156,7 @@ type flowResult struct {
 	ServerVersion    string         `json:"server_version"`
 	AdminUID         int64          `json:"admin_uid"`
 	Action           map[string]any `json:"action"`
+	ActionFault      string         `json:"action_fault"`
 	Subject          string         `json:"subject"`
 	Changed          bool           `json:"changed"`
 	BadPasswordFault []any          `json:"bad_password_fault"`
@@ -179,6 +180,8 @@ func TestPythonClientFlow(t *testing.T) {
 			"fatimah.azzahra@example.org", "Reset Kata sandi", ""},
 		{"Odoo 18 fixture", modeltest.Fixture18, "pesantren18", 14, "guest.teacher",
 			"guest.teacher@example.com", "Password reset", ""},
+		{"Odoo 16 schema", modeltest.Seeded16, "", 7, "fatimah@example.org",
+			"fatimah.azzahra@example.org", "Reset Kata sandi", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -197,8 +200,14 @@ func TestPythonClientFlow(t *testing.T) {
 				t.Fatalf("reset_flow.py printed %s", out)
 			}
 			params, _ := r.Action["params"].(map[string]any)
-			if r.AdminUID != 2 || r.Action["tag"] != "display_notification" ||
-				params["title"] != "Notification" || r.Subject != tt.subject || !r.Changed ||
+			answered := r.Action["tag"] == "display_notification" &&
+				params["title"] == "Notification" && r.ActionFault == ""
+			if tt.tmpl == modeltest.Seeded16 {
+				// Odoo 16 returns None: XML-RPC callers get the marshalling fault.
+				answered = r.Action == nil && r.ActionFault ==
+					"TypeError: cannot marshal None unless allow_none is enabled"
+			}
+			if r.AdminUID != 2 || !answered || r.Subject != tt.subject || !r.Changed ||
 				fmt.Sprint(r.BadPasswordFault) != "[3 Access Denied]" ||
 				fmt.Sprint(r.NewUID) != fmt.Sprint(tt.uid) {
 				t.Errorf("flow result %+v", r)

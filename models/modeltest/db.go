@@ -25,6 +25,14 @@ const (
 	Own18     Template = "own18"     // testdata/odoo18: our own Odoo-18-shaped schema and demo data
 	Fixture18 Template = "fixture18" // ../shared/fixtures: real Odoo 18 schema and seed
 	Fixture16 Template = "fixture16" // ../shared/fixtures: real Odoo 16 schema, no rows
+	// Seeded16 is the real Odoo 16 schema with our own rows (testdata/odoo16/seed.sql).
+	Seeded16 Template = "seeded16"
+	// Derived15 and Derived17 are Seeded16 changed into an Odoo 15 or 17 database by
+	// testdata/odoo15/delta.sql or testdata/odoo17/delta.sql, which state the differences.
+	Derived15 Template = "derived15"
+	Derived17 Template = "derived17"
+	// Derived19 is Own18 changed into an Odoo 19 database by testdata/odoo19/delta.sql.
+	Derived19 Template = "derived19"
 )
 
 var (
@@ -155,9 +163,13 @@ func ensureTemplate(t testing.TB, c *pgcluster.Cluster, tmpl Template) {
 	t.Helper()
 	files := templateFiles(t, tmpl)
 
+	base := baseTemplate(tmpl)
+	if base != "" {
+		ensureTemplate(t, c, base)
+	}
 	v, _ := templates.LoadOrStore(tmpl, &templateState{})
 	st := v.(*templateState)
-	st.once.Do(func() { st.err = loadTemplate(c, tmpl, files) })
+	st.once.Do(func() { st.err = loadTemplate(c, tmpl, base, files) })
 	if st.err != nil {
 		t.Fatalf("load template %s: %v", tmpl, st.err)
 	}
@@ -174,20 +186,43 @@ func templateFiles(t testing.TB, tmpl Template) []string {
 			filepath.Join(dir, "odoo18-seed.sql")}
 	case Fixture16:
 		return []string{SharedFile(t, "fixtures/odoo16-schema.sql")}
+	case Seeded16:
+		return []string{SharedFile(t, "fixtures/odoo16-schema.sql"),
+			filepath.Join(RepoRoot(t), "testdata", "odoo16", "seed.sql")}
+	case Derived15:
+		return []string{filepath.Join(RepoRoot(t), "testdata", "odoo15", "delta.sql")}
+	case Derived17:
+		return []string{filepath.Join(RepoRoot(t), "testdata", "odoo17", "delta.sql")}
+	case Derived19:
+		dir := filepath.Join(RepoRoot(t), "testdata")
+		return []string{filepath.Join(dir, "odoo18", "schema.sql"),
+			filepath.Join(dir, "odoo18", "demo.sql"), filepath.Join(dir, "odoo19", "delta.sql")}
 	}
 	t.Fatalf("unknown template %q", tmpl)
 	return nil
 }
 
-func loadTemplate(c *pgcluster.Cluster, tmpl Template, files []string) error {
+// baseTemplate is the template a derived one is copied from before its files run.
+func baseTemplate(tmpl Template) Template {
+	if tmpl == Derived15 || tmpl == Derived17 {
+		return Seeded16
+	}
+	return ""
+}
+
+func loadTemplate(c *pgcluster.Cluster, tmpl, base Template, files []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	if tmpl == Fixture16 {
+	if filepath.Base(files[0]) == "odoo16-schema.sql" {
 		// The Odoo 16 dump assigns ownership to the role its database had.
 		_ = c.Exec(ctx, "postgres", "CREATE ROLE openpg")
 	}
-	if err := c.CreateDatabase(ctx, templateDB(tmpl), ""); err != nil {
+	from := ""
+	if base != "" {
+		from = templateDB(base)
+	}
+	if err := c.CreateDatabase(ctx, templateDB(tmpl), from); err != nil {
 		return err
 	}
 	for _, f := range files {

@@ -25,8 +25,16 @@ def main(url, db, admin, admin_pw, user_id, user_login, user_email, inbox, new_p
         raise SystemExit("admin login failed")
 
     models = xmlrpc.client.ServerProxy(url + "/xmlrpc/2/object")
-    action = models.execute_kw(db, uid, admin_pw, "res.users", "action_reset_password",
-                               [[int(user_id)]])
+    # Odoo 15-17 return None, which their XML-RPC cannot marshal: the caller gets fault 1
+    # after the mail has gone, and scripts written for them take that fault as success.
+    action_fault = None
+    try:
+        action = models.execute_kw(db, uid, admin_pw, "res.users", "action_reset_password",
+                                   [[int(user_id)]])
+    except xmlrpc.client.Fault as e:
+        if e.faultCode != 1 or "cannot marshal None" not in e.faultString:
+            raise
+        action, action_fault = None, e.faultString.splitlines()[-1]
 
     mail = json.load(urllib.request.urlopen(inbox + "/latest.json?to=" +
                                             urllib.parse.quote(user_email)))
@@ -53,7 +61,7 @@ def main(url, db, admin, admin_pw, user_id, user_login, user_email, inbox, new_p
 
     new_uid = common.authenticate(db, user_login, new_pw, {})
     print(json.dumps({"server_version": version["server_version"], "admin_uid": uid,
-                      "action": action, "subject": mail["subject"], "changed": changed,
+                      "action": action, "action_fault": action_fault, "subject": mail["subject"], "changed": changed,
                       "bad_password_fault": fault, "new_uid": new_uid}))
 
 

@@ -1,0 +1,14 @@
+-- Odoo 15 test database, derived: the real Odoo 16 schema and testdata/odoo16/seed.sql,
+-- then this file. No Odoo 15 schema dump is available; the differences below are the ones
+-- rpc.md §7 lists for the tables odoo-shim reads (our own writing):
+-- - base and auth_signup report 15.0 versions;
+-- - res_groups.name is a plain varchar (translations lived in ir_translation before 16);
+-- - password hashes are passlib's default 25 000 rounds (admin's is replaced here).
+-- The signup columns of res_partner are those of 16.
+UPDATE ir_module_module SET latest_version = replace(latest_version, '16.0.', '15.0.')
+    WHERE latest_version LIKE '16.0.%';
+
+ALTER TABLE res_groups ALTER COLUMN name TYPE varchar USING name->>'en_US';
+
+UPDATE res_users SET password = '$pbkdf2-sha512$25000$VbDEenUh0LpjULKNIkxYAg$AiVLuQNhHexWCEzS1s3zke4FX3afw1iEh41B/gUjREEBr4XUWXc2vk3DOgsN6NHbvsI1OOCrwpoLHYO/0HZ8Sg'
+    WHERE login = 'admin';
