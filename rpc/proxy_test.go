@@ -39,7 +39,7 @@ func newProxyEnv(t *testing.T, opts ...func(*rpc.Options)) *proxyEnv {
 		o.Upstream = &rpc.Upstream{URL: up, Timeout: 5 * time.Second}
 	}}, opts...)
 	pe.env = newEnv(t, modeltest.Own18, opts...)
-	pe.stub.DB = pe.db
+	pe.stub.SetDB(pe.db)
 	return pe
 }
 

@@ -40,6 +40,9 @@ func cookieSID(r *http.Request) string {
 // are odoo-shim's own; in front proxy mode the browser's session is the upstream Odoo's,
 // which odoo-shim must ask instead (issue #3).
 func (s *Server) signedIn(r *http.Request) (string, *models.Session, error) {
+	if s.sessions != nil { // front proxy mode: the sessions are the upstream Odoo's
+		return s.upstreamSignedIn(r)
+	}
 	sid := cookieSID(r)
 	if sid == "" {
 		return "", nil, models.ErrSessionExpired
