@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-shim/odoo-shim/internal/odoostub"
 	"github.com/odoo-shim/odoo-shim/models/modeltest"
 	"github.com/odoo-shim/odoo-shim/rpc"
-	"github.com/odoo-shim/odoo-shim/rpc/internal/odoostub"
 )
 
 // proxyEnv is odoo-shim in front proxy mode before the stand-in Odoo, both on one database.
@@ -26,7 +26,7 @@ type proxyEnv struct {
 	upURL string
 }
 
-func newProxyEnv(t *testing.T, opts ...func(*rpc.Options)) *proxyEnv {
+func newProxyEnv(t testing.TB, opts ...func(*rpc.Options)) *proxyEnv {
 	t.Helper()
 	pe := &proxyEnv{}
 	pe.stub = odoostub.New("", func(ctx context.Context, login, pw string) (int64, error) {
@@ -44,7 +44,7 @@ func newProxyEnv(t *testing.T, opts ...func(*rpc.Options)) *proxyEnv {
 }
 
 // serverOn starts a second odoo-shim on e's database with other options.
-func serverOn(t *testing.T, e *env, opt rpc.Options) string {
+func serverOn(t testing.TB, e *env, opt rpc.Options) string {
 	t.Helper()
 	if opt.Logger == nil {
 		opt.Logger = quietLog()

@@ -33,6 +33,7 @@ type Stub struct {
 	mu        sync.Mutex
 	sessions  map[string]session
 	seen      []Request
+	noRecord  bool
 
 	// SessionInfoCalls counts /web/session/get_session_info requests.
 	SessionInfoCalls atomic.Int64
@@ -154,8 +155,22 @@ func (s *Stub) Handler() http.Handler {
 	return s.record(mux)
 }
 
+// StopRecording makes the stub keep no more requests (benchmarks).
+func (s *Stub) StopRecording() {
+	s.mu.Lock()
+	s.noRecord = true
+	s.mu.Unlock()
+}
+
 func (s *Stub) record(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		off := s.noRecord
+		s.mu.Unlock()
+		if off {
+			next.ServeHTTP(w, r)
+			return
+		}
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytesReader(body))
 		s.mu.Lock()
