@@ -144,7 +144,6 @@ type sessionInfo struct {
 	DB          string         `json:"db"`
 	Username    string         `json:"username"`
 	UserContext map[string]any `json:"user_context"`
-	Internal    *bool          `json:"is_internal_user"` // 17+
 }
 
 // rpcAnswer is a JSON-RPC answer of the upstream.

@@ -33,9 +33,6 @@ func (s *Server) signInUpstream(w http.ResponseWriter, r *http.Request, done Res
 	}
 
 	target := done.Redirect
-	if target == s.homePath() && si.Internal != nil && !*si.Internal {
-		target = s.portalHome()
-	}
 	if si.UID == nil { // signed in up to the second factor
 		target = "/web/login/totp?redirect=" + url.QueryEscape(target)
 	}
@@ -49,14 +46,6 @@ func (s *Server) signInUpstream(w http.ResponseWriter, r *http.Request, done Res
 	w.WriteHeader(http.StatusSeeOther)
 	s.log.Info("signed in to the upstream after a reset", "user_id", done.UserID)
 	return nil
-}
-
-// portalHome is where Odoo sends a user who is not internal after signing in.
-func (s *Server) portalHome() string {
-	if s.store.Info().Modules["portal"] {
-		return "/my"
-	}
-	return "/web/login_successful"
 }
 
 // upstreamSessionCookie is the live session cookie the upstream set, if any.

@@ -1,10 +1,13 @@
 package rpc_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/odoo-shim/odoo-shim/models/modeltest"
 )
 
 // resetThrough opens a fresh link for uid through the proxy, submits a new password with
@@ -91,11 +94,14 @@ func TestResetRedirectsAfterUpstreamSignIn(t *testing.T) {
 		{"a header injection", "/odoo\r\nSet-Cookie: x=1", "/odoo", false, false},
 		{"two-factor", "", "/web/login/totp?redirect=%2Fodoo", true, false},
 		{"portal user", "", portalHome(pe), false, true},
+		{"portal user, local redirect", "/my/account", "/my/account", false, true},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			pe.stub.TwoFactorLogin("ahmad", tt.twoFactor)
 			pe.stub.PortalUser(6, tt.portal)
+			modeltest.Exec(t, pe.db, fmt.Sprintf(
+				`UPDATE res_users SET share = %t WHERE id = 6`, tt.portal))
 			resp, _ := resetThrough(t, pe, 6, "kata-sandi-baru-"+string(rune('a'+i)), tt.redirect)
 			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != tt.want {
 				t.Errorf("%d Location %q; want %q", resp.StatusCode,
