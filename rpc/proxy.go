@@ -13,6 +13,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/odoo-shim/odoo-shim/models"
@@ -71,7 +72,8 @@ func newUpstream(opt Upstream, proxyMode bool, log *slog.Logger) (*upstream, err
 				return http.ErrUseLastResponse
 			}}}
 	u.rp = &httputil.ReverseProxy{Rewrite: u.rewrite, Transport: opt.Transport,
-		ErrorHandler: u.unavailable, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		ErrorHandler: u.unavailable, BufferPool: copyBuffers{},
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	return u, nil
 }
 
@@ -90,6 +92,14 @@ func newTransport(timeout time.Duration) *http.Transport {
 		ExpectContinueTimeout: time.Second,
 	}
 }
+
+// copyBuffers reuses the proxy's 32 KiB copy buffers instead of one new buffer per request.
+type copyBuffers struct{}
+
+var copyBufferPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (copyBuffers) Get() []byte  { return *copyBufferPool.Get().(*[]byte) }
+func (copyBuffers) Put(b []byte) { copyBufferPool.Put(&b) }
 
 // ServeHTTP hands r to the upstream. A proxied request runs as long as the upstream and the
 // browser keep it going (downloads, long-polling, WebSockets): the server's read and write

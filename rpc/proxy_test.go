@@ -10,13 +10,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/odoo-shim/odoo-shim/internal/odoostub"
 	"github.com/odoo-shim/odoo-shim/models/modeltest"
 	"github.com/odoo-shim/odoo-shim/rpc"
-	"github.com/odoo-shim/odoo-shim/rpc/internal/odoostub"
 )
 
 // proxyEnv is odoo-shim in front proxy mode before the stand-in Odoo, both on one database.
@@ -26,7 +28,13 @@ type proxyEnv struct {
 	upURL string
 }
 
-func newProxyEnv(t *testing.T, opts ...func(*rpc.Options)) *proxyEnv {
+func newProxyEnv(t testing.TB, opts ...func(*rpc.Options)) *proxyEnv {
+	t.Helper()
+	return newProxyEnvOn(t, modeltest.Own18, opts...)
+}
+
+func newProxyEnvOn(t testing.TB, tmpl modeltest.Template,
+	opts ...func(*rpc.Options)) *proxyEnv {
 	t.Helper()
 	pe := &proxyEnv{}
 	pe.stub = odoostub.New("", func(ctx context.Context, login, pw string) (int64, error) {
@@ -38,13 +46,13 @@ func newProxyEnv(t *testing.T, opts ...func(*rpc.Options)) *proxyEnv {
 	opts = append([]func(*rpc.Options){func(o *rpc.Options) {
 		o.Upstream = &rpc.Upstream{URL: up, Timeout: 5 * time.Second}
 	}}, opts...)
-	pe.env = newEnv(t, modeltest.Own18, opts...)
-	pe.stub.DB = pe.db
+	pe.env = newEnv(t, tmpl, opts...)
+	pe.stub.SetDB(pe.db)
 	return pe
 }
 
 // serverOn starts a second odoo-shim on e's database with other options.
-func serverOn(t *testing.T, e *env, opt rpc.Options) string {
+func serverOn(t testing.TB, e *env, opt rpc.Options) string {
 	t.Helper()
 	if opt.Logger == nil {
 		opt.Logger = quietLog()
@@ -367,3 +375,49 @@ func TestStandaloneUnknownPath(t *testing.T) {
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// Through the proxy, the Odoo 18 web client's button request, sent with the browser's
+// Odoo session, gets Odoo 18's answer from odoo-shim: the upstream only says who the
+// session belongs to.
+func TestProxyWebGolden(t *testing.T) {
+	pe := newProxyEnvOn(t, modeltest.Fixture18)
+	sid := pe.stub.SignIn(2, "admin")
+	files, _ := filepath.Glob(filepath.Join("testdata", "web", "*call_*.txt"))
+	if len(files) == 0 {
+		t.Fatal("no web-client call exchanges in testdata/web")
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := parseExchange(t, filepath.Base(f), string(data))
+		t.Run(x.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", pe.url+x.path, strings.NewReader(x.request))
+			req.Header.Set("Content-Type", "application/json")
+			if !strings.HasPrefix(x.name, "nosession_") {
+				req.AddCookie(&http.Cookie{Name: "session_id", Value: sid})
+			}
+			before := len(pe.stub.Seen())
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(x.response, `"error"`) {
+				checkJSON(t, got, []byte(x.response))
+			} else if string(got) != x.response {
+				t.Errorf("response differs:\n got: %s\nwant: %s", got, x.response)
+			}
+			for _, r := range pe.stub.Seen()[before:] {
+				if r.Path != "/web/session/get_session_info" {
+					t.Errorf("the upstream was asked %s", r.Path)
+				}
+			}
+		})
+	}
+	if n := pe.stub.SessionInfoCalls.Load(); n != 1 {
+		t.Errorf("the upstream was asked about the session %d times; want 1 (cached)", n)
+	}
+}

@@ -28,9 +28,9 @@ type Options struct {
 	// not implement is proxied there unchanged (front proxy mode).
 	Upstream *Upstream
 	// SignIn signs the user in once the reset page has set a new password. Nil means a
-	// session in odoo-shim's own store. Standalone (no Upstream), odoo-shim itself serves
-	// the page the user lands on (/odoo, see landing.go); proxy mode signs in to the
-	// upstream Odoo instead, whose /odoo the user then sees.
+	// session in odoo-shim's own store when serving alone (odoo-shim then serves the page
+	// the user lands on, /odoo, see landing.go), and a sign-in to the upstream Odoo in
+	// front proxy mode (signInUpstream), whose /odoo the user then sees.
 	SignIn SignInFunc
 	// ListDBDisabled refuses db.list with AccessDenied, as odoo.conf's list_db = False.
 	ListDBDisabled bool
@@ -49,6 +49,8 @@ type Server struct {
 	pages   *pages
 	up      *upstream // nil when serving alone
 	signIn  SignInFunc
+	// sessions, in front proxy mode, asks the upstream who a browser session belongs to.
+	sessions *upstreamSessions
 }
 
 // New returns a Server for store.
@@ -71,10 +73,6 @@ func New(store *models.Store, opt Options) (*Server, error) {
 
 	s := &Server{store: store, opt: opt, log: opt.Logger}
 	s.methods = s.methodTable()
-	s.signIn = opt.SignIn
-	if s.signIn == nil {
-		s.signIn = s.signInLocal
-	}
 	p, err := newPages(s)
 	if err != nil {
 		return nil, fmt.Errorf("reset page templates: %w", err)
@@ -84,6 +82,15 @@ func New(store *models.Store, opt Options) (*Server, error) {
 		if s.up, err = newUpstream(*opt.Upstream, opt.ProxyMode, opt.Logger); err != nil {
 			return nil, err
 		}
+		s.sessions = newUpstreamSessions(s.up, store.Info().Name, opt.Now)
+	}
+	s.signIn = opt.SignIn
+	switch {
+	case s.signIn != nil:
+	case s.up != nil:
+		s.signIn = s.signInUpstream
+	default:
+		s.signIn = s.signInLocal
 	}
 	return s, nil
 }

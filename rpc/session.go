@@ -36,10 +36,13 @@ func cookieSID(r *http.Request) string {
 	return c.Value
 }
 
-// signedIn returns the browser's signed-in session, or models.ErrSessionExpired. Sessions
-// are odoo-shim's own; in front proxy mode the browser's session is the upstream Odoo's,
-// which odoo-shim must ask instead (issue #3).
+// signedIn returns the browser's signed-in session, or models.ErrSessionExpired. Alone,
+// sessions are odoo-shim's own; in front proxy mode the browser's session is the upstream
+// Odoo's, which upstreamSignedIn asks about.
 func (s *Server) signedIn(r *http.Request) (string, *models.Session, error) {
+	if s.sessions != nil { // front proxy mode: the sessions are the upstream Odoo's
+		return s.upstreamSignedIn(r)
+	}
 	sid := cookieSID(r)
 	if sid == "" {
 		return "", nil, models.ErrSessionExpired

@@ -24,19 +24,16 @@ type AuthFunc func(ctx context.Context, login, password string) (int64, error)
 
 // Stub is one stand-in Odoo server.
 type Stub struct {
-	// DB is the database name the stub reports in session_info.
-	DB string
-	// TwoFactor lists logins whose sign-in stops at the TOTP step ({"uid": null}).
-	TwoFactor map[string]bool
-	// Portal lists uids that are not internal users.
-	Portal map[int64]bool
-
-	auth     AuthFunc
-	server   *httptest.Server
-	release  chan struct{}
-	mu       sync.Mutex
-	sessions map[string]session
-	seen     []Request
+	twoFactor map[string]bool // logins whose sign-in stops at the TOTP step
+	portal    map[int64]bool  // uids that are not internal users
+	db        string
+	auth      AuthFunc
+	server    *httptest.Server
+	release   chan struct{}
+	mu        sync.Mutex
+	sessions  map[string]session
+	seen      []Request
+	noRecord  bool
 
 	// SessionInfoCalls counts /web/session/get_session_info requests.
 	SessionInfoCalls atomic.Int64
@@ -56,8 +53,8 @@ type Request struct {
 
 // New returns a stub whose sign-ins are checked by auth; Start serves it.
 func New(db string, auth AuthFunc) *Stub {
-	return &Stub{DB: db, auth: auth, release: make(chan struct{}),
-		sessions: map[string]session{}, TwoFactor: map[string]bool{}, Portal: map[int64]bool{}}
+	return &Stub{db: db, auth: auth, release: make(chan struct{}),
+		sessions: map[string]session{}, twoFactor: map[string]bool{}, portal: map[int64]bool{}}
 }
 
 // Start serves the stub on a local port and returns its URL.
@@ -91,6 +88,33 @@ func (s *Stub) Seen() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.seen...)
+}
+
+// SetDB changes the database name the stub serves and reports.
+func (s *Stub) SetDB(name string) {
+	s.mu.Lock()
+	s.db = name
+	s.mu.Unlock()
+}
+
+func (s *Stub) dbName() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.db
+}
+
+// TwoFactorLogin makes login's sign-ins stop at the TOTP step ({"uid": null}), or not.
+func (s *Stub) TwoFactorLogin(login string, on bool) {
+	s.mu.Lock()
+	s.twoFactor[login] = on
+	s.mu.Unlock()
+}
+
+// PortalUser makes uid a portal (not internal) user, or not.
+func (s *Stub) PortalUser(uid int64, on bool) {
+	s.mu.Lock()
+	s.portal[uid] = on
+	s.mu.Unlock()
 }
 
 // SignIn opens a session for uid directly, as a sign-in on the upstream would, and returns
@@ -131,8 +155,22 @@ func (s *Stub) Handler() http.Handler {
 	return s.record(mux)
 }
 
+// StopRecording makes the stub keep no more requests (benchmarks).
+func (s *Stub) StopRecording() {
+	s.mu.Lock()
+	s.noRecord = true
+	s.mu.Unlock()
+}
+
 func (s *Stub) record(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		off := s.noRecord
+		s.mu.Unlock()
+		if off {
+			next.ServeHTTP(w, r)
+			return
+		}
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytesReader(body))
 		s.mu.Lock()
@@ -158,7 +196,7 @@ func (s *Stub) authenticate(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Invalid JSON data", http.StatusBadRequest)
 		return
 	}
-	if req.Params.DB != s.DB {
+	if req.Params.DB != s.dbName() {
 		writeError(w, req.ID, 200, "Odoo Server Error", "odoo.exceptions.AccessError",
 			"Database not found.")
 		return
@@ -172,7 +210,10 @@ func (s *Stub) authenticate(w http.ResponseWriter, r *http.Request) {
 
 	sid := newSID()
 	setSessionCookie(w, sid)
-	if s.TwoFactor[req.Params.Login] { // the session waits for the TOTP code
+	s.mu.Lock()
+	pending := s.twoFactor[req.Params.Login]
+	s.mu.Unlock()
+	if pending { // the session waits for the TOTP code
 		writeResult(w, req.ID, map[string]any{"uid": nil})
 		return
 	}
@@ -196,9 +237,12 @@ func (s *Stub) sessionInfo(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Stub) info(uid int64, login string) map[string]any {
+	s.mu.Lock()
+	internal := !s.portal[uid]
+	s.mu.Unlock()
 	return map[string]any{
 		"uid": uid, "is_system": uid == 2, "is_admin": uid == 2, "is_public": false,
-		"is_internal_user": !s.Portal[uid], "db": s.DB, "username": login, "name": login,
+		"is_internal_user": internal, "db": s.dbName(), "username": login, "name": login,
 		"server_version": "18.0-20250506",
 		"user_context":   map[string]any{"lang": "id_ID", "tz": "Asia/Jakarta", "uid": uid},
 	}
