@@ -147,8 +147,13 @@ Reset the demo user "ahmad" (id 6) as admin, with Python's own XML-RPC client:
 Then open the mail catcher's inbox, %[1]s/dev/mail/ , press "Ubah password" in the mail,
 and choose a new password. The self-service page is %[1]s/web/reset_password .
 Demo logins: admin/admin, ustadz/ustadz-demo, operator/operator-demo.
-The demo has no Odoo web client, so its "Sign in" links go nowhere; check a new password
-with XML-RPC authenticate instead.
+After the new password is set you land signed in on %[1]s/odoo (the demo has no Odoo
+web client, so its "Back to Login" links go nowhere).
+
+The web client's button, as the Odoo 18 web client sends it:
+
+  curl -c /tmp/odoo-shim-jar -H 'Content-Type: application/json' -d '{"jsonrpc":"2.0","method":"call","params":{"db":"%[2]s","login":"admin","password":"admin"}}' %[1]s/web/session/authenticate
+  curl -b /tmp/odoo-shim-jar -H 'Content-Type: application/json' -d '{"id":1,"jsonrpc":"2.0","method":"call","params":{"args":[[6]],"kwargs":{"context":{"lang":"id_ID"}},"method":"action_reset_password","model":"res.users"}}' %[1]s/web/dataset/call_button/res.users/action_reset_password
 `, url, db)
 	if c != nil {
 		fmt.Fprintf(w, "\nPostgreSQL: psql -h 127.0.0.1 -p %d -U %s %s   (data in %s,\n"+
