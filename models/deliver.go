@@ -34,7 +34,7 @@ func (s *Store) loadMailSettings(ctx context.Context, q sqlx.QueryerContext,
 	if err != nil {
 		return nil, err
 	}
-	servers, err := mailServers(ctx, q)
+	servers, err := s.automaticServers(ctx, q)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,17 @@ func mailServers(ctx context.Context, q sqlx.QueryerContext) ([]MailServer, erro
 	return readMailServers(ctx, q, `active`)
 }
 
+// automaticServers returns the servers Odoo's automatic choice considers: the active rows,
+// less, from Odoo 19, the personal servers of single users (owner_user_id), which only
+// their owner's own mails may use.
+func (s *Store) automaticServers(ctx context.Context, q sqlx.QueryerContext) ([]MailServer,
+	error) {
+	if s.info.Major >= 19 {
+		return readMailServers(ctx, q, `active AND owner_user_id IS NULL`)
+	}
+	return mailServers(ctx, q)
+}
+
 // mailServersByID returns the active ir_mail_server row id, if there is one.
 func mailServersByID(ctx context.Context, q sqlx.QueryerContext, id int64) ([]MailServer,
 	error) {

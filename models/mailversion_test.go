@@ -113,3 +113,30 @@ func TestAliasDomainAddresses(t *testing.T) {
 			snd.bounce)
 	}
 }
+
+// Odoo 19 leaves personal servers (owner_user_id) out of the automatic choice.
+func TestPersonalServersLeftOut(t *testing.T) {
+	s, _, db := openStore(t, modeltest.Own18, nil)
+	modeltest.Exec(t, db, `ALTER TABLE ir_mail_server ADD COLUMN owner_user_id integer;
+		INSERT INTO ir_mail_server (id, name, sequence, smtp_host, smtp_port,
+			smtp_authentication, smtp_encryption, active, owner_user_id)
+		VALUES (50, 'Ustadz personal', 1, 'smtp.gmail.com', 587, 'login', 'starttls', true, 11)`)
+	for _, tt := range []struct {
+		major int
+		want  bool
+	}{{18, true}, {19, false}} {
+		s.info.Major = tt.major
+		servers, err := s.automaticServers(context.Background(), s.db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, srv := range servers {
+			found = found || srv.ID == 50
+		}
+		if found != tt.want {
+			t.Errorf("Odoo %d: personal server considered %v; want %v", tt.major, found,
+				tt.want)
+		}
+	}
+}
