@@ -90,6 +90,8 @@ type Mail struct {
 	RatePerMinute int    `mapstructure:"rate_per_minute"`
 	DailyQuota    int    `mapstructure:"daily_quota"`
 	Instance      string `mapstructure:"instance"`
+	// Keep is how long the outbox keeps what it did with a mail.
+	Keep time.Duration `mapstructure:"keep"`
 	// GmailTokenURL and OutlookTokenURL are the OAuth token endpoints.
 	GmailTokenURL   string `mapstructure:"gmail_token_url"`
 	OutlookTokenURL string `mapstructure:"outlook_token_url"`
@@ -148,6 +150,7 @@ func defaults() map[string]any {
 		"mail.rate_per_minute":      0,
 		"mail.daily_quota":          0,
 		"mail.instance":             "",
+		"mail.keep":                 "2160h",
 		"mail.gmail_token_url":      "https://oauth2.googleapis.com/token",
 		"mail.outlook_token_url":    "https://login.microsoftonline.com/common/oauth2/v2.0/token",
 		"smtp.server":               "localhost",
@@ -319,7 +322,8 @@ func (c *Config) validateMail() []error {
 		}
 	}
 	for name, d := range map[string]time.Duration{"wait": c.Mail.Wait,
-		"retry_base": c.Mail.RetryBase, "retry_max": c.Mail.RetryMax, "poll": c.Mail.Poll} {
+		"retry_base": c.Mail.RetryBase, "retry_max": c.Mail.RetryMax, "poll": c.Mail.Poll,
+		"keep": c.Mail.Keep} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("mail.%s: must be positive, got %s", name, d))
 		}

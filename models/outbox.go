@@ -79,6 +79,9 @@ type OutboxSettings struct {
 	RatePerMinute int
 	DailyQuota    int
 	Instance      string // names this instance in leased_by; "" means a random name
+	// Keep is how long the metadata of sent, failed and dropped mails stays; the sender
+	// deletes older rows. Queued mails are never deleted.
+	Keep time.Duration
 }
 
 // Outbox defaults.
@@ -90,6 +93,9 @@ const (
 	DefaultLease       = 5 * time.Minute
 	DefaultPoll        = time.Second
 	DefaultBatch       = 50
+	DefaultKeep        = 90 * 24 * time.Hour
+	// sweepEvery is how often a sender deletes rows older than Keep.
+	sweepEvery = time.Hour
 )
 
 func (o OutboxSettings) withDefaults() OutboxSettings {
@@ -103,6 +109,7 @@ func (o OutboxSettings) withDefaults() OutboxSettings {
 	set(&o.RetryMax, DefaultRetryMax)
 	set(&o.Lease, DefaultLease)
 	set(&o.Poll, DefaultPoll)
+	set(&o.Keep, DefaultKeep)
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = DefaultMaxAttempts
 	}
@@ -499,7 +506,12 @@ func (s *Store) RunOutbox(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { s.work.stopping.Store(true) })
 	defer stop()
 	defer s.work.wg.Wait()
+	var swept time.Time
 	for {
+		if time.Since(swept) >= sweepEvery {
+			swept = time.Now()
+			s.sweepOutbox(ctx)
+		}
 		n, err := s.outboxRound(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("outbox round failed", "error", err)
@@ -516,6 +528,24 @@ func (s *Store) RunOutbox(ctx context.Context) error {
 		case <-time.After(s.set.Outbox.Poll):
 		case <-s.work.kick:
 		}
+	}
+}
+
+// sweepOutbox deletes the rows of mails done with for longer than Keep.
+func (s *Store) sweepOutbox(ctx context.Context) {
+	res, err := s.db.ExecContext(ctx, `
+		DELETE FROM odoo_shim.outbox
+		WHERE state <> 'queued'
+			AND updated_at < (now() AT TIME ZONE 'UTC') - $1 * interval '1 second'`,
+		int64(s.set.Outbox.Keep.Seconds()))
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("sweep outbox", "error", err)
+		}
+		return
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		s.log.Info("old outbox rows deleted", "rows", n, "older_than", s.set.Outbox.Keep)
 	}
 }
 

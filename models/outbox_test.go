@@ -417,3 +417,22 @@ func TestOutboxShutdown(t *testing.T) {
 			len(counts), len(ids))
 	}
 }
+
+// The sender deletes the rows of mails done with for longer than Keep, never queued ones.
+func TestOutboxSweep(t *testing.T) {
+	e := newOutboxEnv(t, catcher.Options{})
+	s := e.store(t, models.OutboxSettings{Keep: time.Hour})
+	if _, err := reset(t, s, 6, 7); err != nil {
+		t.Fatal(err)
+	}
+	modeltest.Exec(t, e.name, `UPDATE odoo_shim.outbox SET updated_at = updated_at -
+		interval '2 hours' WHERE user_id = 6;
+		INSERT INTO odoo_shim.outbox (kind, user_id, partner_id, caller_uid, recipient,
+			subject, message_id, server_id, server_label, body, stamp, updated_at,
+			next_attempt_at)
+		VALUES ('reset', 8, 9, 2, 'x@example.org', 's', '<m>', 1, 'l', '{}', now(),
+			now() - interval '2 days', now() + interval '1 day')`)
+	run(t, s)
+	waitRows(t, e, `SELECT user_id || ' ' || state FROM odoo_shim.outbox ORDER BY user_id`,
+		"7 sent|8 queued")
+}
