@@ -4,6 +4,7 @@
 // BuildMessage writes the MIME message with the header order and formats of the mails Odoo 18
 // sends (Message-Id, Date with zone -0000, an empty Return-Path, multipart/alternative with
 // quoted-printable parts), while the body texts are the service's own. Sender implements
-// models.Mailer: one SMTP connection per batch, TLS and AUTH as the server row says, and every
-// failure reported as a *models.DeliveryError.
+// models.StreamMailer: one SMTP connection per batch, TLS and AUTH (PLAIN, LOGIN, XOAUTH2) as
+// the server row says, each mail's outcome reported as the server answers, and every failure
+// as a *models.DeliveryError. Sender.Test is Odoo's Test Connection button.
 package mail
