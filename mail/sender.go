@@ -95,6 +95,7 @@ func (s *Sender) SendEach(ctx context.Context, srv models.MailServer,
 			return err
 		}
 	}
+	// One transaction at a time: go-smtp's client does not pipeline (RFC 2920).
 	sess.sendAll(ctx, mails, report)
 	s.release(key, sess)
 	return nil

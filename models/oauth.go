@@ -99,7 +99,9 @@ func (s *Store) authorize(ctx context.Context, srv MailServer) (MailServer, erro
 	return s.refreshToken(ctx, srv, *row.Refresh)
 }
 
-// refreshToken gets a new access token and stores it with its expiry.
+// refreshToken gets a new access token and stores it with its expiry. A refresh token
+// obtained through Odoo's IAP proxy belongs to Odoo's own OAuth application and cannot be
+// refreshed here; nor is Odoo 15's use_google_gmail_service flag read (issue #5).
 func (s *Store) refreshToken(ctx context.Context, srv MailServer, refresh string) (MailServer,
 	error) {
 	cols := oauthColumns[srv.Authentication]
