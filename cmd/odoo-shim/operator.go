@@ -227,6 +227,9 @@ func checkServer(ctx context.Context, store *models.Store, sender *mail.Sender,
 
 	fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(r.Message, "\n", "\n  "))
 	if r.OK {
+		if note := senderNote(srv, testFrom); note != "" {
+			fmt.Fprintf(w, "  Note: %s\n", note)
+		}
 		return true
 	}
 	if hint := r.Err.Hint(); hint != "" {
@@ -246,6 +249,20 @@ func testSenderFor(ctx context.Context, store *models.Store, srv models.MailServ
 		}
 	}
 	return store.TestFrom(ctx, srv, from)
+}
+
+// senderNote warns when the server logs in as one domain but mails go out from another
+// (cases.md C14): Gmail then rewrites the From, Microsoft 365 refuses it (SendAsDenied).
+func senderNote(srv models.MailServer, from string) string {
+	_, userDomain, ok := strings.Cut(srv.User, "@")
+	_, fromDomain, _ := strings.Cut(from, "@")
+	if !ok || fromDomain == "" || strings.EqualFold(userDomain, fromDomain) {
+		return ""
+	}
+	return fmt.Sprintf("the server logs in as %s but mails are sent from %s; Gmail "+
+		"rewrites such a From to the account and Microsoft 365 refuses it, unless %s is a "+
+		"verified send-as address (set from_filter to match what the account may send)",
+		srv.User, from, from)
 }
 
 func userPart(srv models.MailServer) string {

@@ -34,6 +34,13 @@ func TestCheckMailCommand(t *testing.T) {
 	if n := len(s.mails.Messages()); n != 0 {
 		t.Errorf("the test delivered %d messages", n)
 	}
+	modeltest.Exec(t, s.db, `UPDATE ir_mail_server SET from_filter = 'yayasan.or.id'`)
+	if out, _ := runCmd(t, "check-mail", "1"); !strings.Contains(out, "Note: the server "+
+		"logs in as tu@pesantren-contoh.sch.id but mails are sent from "+
+		"noreply@yayasan.or.id") {
+		t.Errorf("no note on the foreign sender domain:\n%s", out)
+	}
+	modeltest.Exec(t, s.db, `UPDATE ir_mail_server SET from_filter = NULL`)
 
 	modeltest.Exec(t, s.db, `UPDATE ir_mail_server SET smtp_pass = 'the-account-password'`)
 	out, err = runCmd(t, "check-mail", "1")
