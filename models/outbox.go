@@ -122,11 +122,13 @@ func (o OutboxSettings) withDefaults() OutboxSettings {
 	return o
 }
 
-// sendBudget is how long one send may take: it ends before the lease does, so that no
-// other sender can claim a mail that is still being sent.
-func (o OutboxSettings) sendBudget() time.Duration {
-	return o.Lease * 4 / 5
-}
+// sendBudget is how long one attempt may take: it ends before the lease does, so that no
+// other sender can claim a mail that is still being sent. No new mail is started after
+// half of it (softBudget): the rest of a long batch is handed back to the queue rather
+// than cut in the middle of a transaction, where the server may have taken the mail.
+func (o OutboxSettings) sendBudget() time.Duration { return o.Lease * 9 / 10 }
+
+func (o OutboxSettings) softBudget() time.Duration { return o.Lease / 2 }
 
 func randomToken() string {
 	var b [16]byte
@@ -142,7 +144,8 @@ type job struct {
 	serverID int64
 	server   *MailServer // known when the mail was just composed; else read again
 	mail     ResetMail
-	attempts int // attempts made before this one
+	attempts int       // attempts made before this one
+	leasedAt time.Time // before the lease was taken: the lease ends Lease after this
 }
 
 // result is what one attempt did to one mail.
@@ -158,7 +161,7 @@ type result struct {
 // caller's first attempt.
 func (s *Store) enqueue(ctx context.Context, tx *sqlx.Tx, mails []*outgoing,
 	prior *priorState) ([]*job, error) {
-	token := randomToken()
+	token, leasedAt := randomToken(), time.Now()
 	jobs := make([]*job, len(mails))
 	for i, o := range mails {
 		if o.mail.MessageID == "" && s.set.MessageID != nil {
@@ -177,8 +180,8 @@ func (s *Store) enqueue(ctx context.Context, tx *sqlx.Tx, mails []*outgoing,
 				leased_by, prior_signup_type, prior_write_uid, prior_write_date, stamp,
 				prior_signup_token, prior_signup_expiration)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb,
-				(now() AT TIME ZONE 'UTC') + $11 * interval '1 millisecond', $12, $13,
-				$14, $15, $16, $17, $18, $19)
+				(clock_timestamp() AT TIME ZONE 'UTC') + $11 * interval '1 millisecond', $12,
+				$13, $14, $15, $16, $17, $18, $19)
 			RETURNING id`,
 			o.mail.Kind, o.userID, o.partnerID, prior.caller, o.mail.To, o.mail.Subject,
 			o.mail.MessageID, o.server.ID, o.server.Label(), string(body),
@@ -190,7 +193,7 @@ func (s *Store) enqueue(ctx context.Context, tx *sqlx.Tx, mails []*outgoing,
 		}
 		srv := o.server
 		jobs[i] = &job{id: id, token: token, userID: o.userID, serverID: srv.ID, server: &srv,
-			mail: o.mail}
+			mail: o.mail, leasedAt: leasedAt}
 	}
 	return jobs, nil
 }
@@ -199,18 +202,39 @@ func (s *Store) enqueue(ctx context.Context, tx *sqlx.Tx, mails []*outgoing,
 // from the caller's context, bounded by the lease, so that a caller going away never cuts
 // a mail transaction in half.
 func (s *Store) attempt(ctx context.Context, jobs []*job) []result {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.set.Outbox.sendBudget())
+	// The budget counts from before the lease was taken (clock_timestamp() in SQL), so it
+	// ends before the lease does however long the reset's transaction took.
+	start := jobs[0].leasedAt
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx),
+		start.Add(s.set.Outbox.sendBudget()))
 	defer cancel()
+	soft := start.Add(s.set.Outbox.softBudget())
+	more := func() bool { return !s.work.stopping.Load() && time.Now().Before(soft) }
 
 	var out []result
 	for _, group := range jobsByServer(jobs) {
-		out = append(out, s.attemptServer(ctx, group)...)
+		if !more() {
+			out = append(out, s.handBack(group)...)
+			continue
+		}
+		out = append(out, s.attemptServer(ctx, group, more)...)
 	}
 	return out
 }
 
-// attemptServer sends one server's jobs over one connection, within its rate limit.
-func (s *Store) attemptServer(ctx context.Context, jobs []*job) []result {
+// handBack returns jobs to the queue untried, for this or another sender's next round.
+func (s *Store) handBack(jobs []*job) []result {
+	s.release(jobs)
+	out := make([]result, len(jobs))
+	for i, j := range jobs {
+		out[i] = result{job: j, state: StateQueued, err: errHandedBack}
+	}
+	return out
+}
+
+// attemptServer sends one server's jobs over one connection, within its rate limit,
+// starting each mail only while more says so.
+func (s *Store) attemptServer(ctx context.Context, jobs []*job, more func() bool) []result {
 	if s.set.Mailer == nil {
 		return s.finishAll(ctx, jobs, errors.New("no mailer configured"))
 	}
@@ -241,18 +265,15 @@ func (s *Store) attemptServer(ctx context.Context, jobs []*job) []result {
 		err := sm.SendEach(ctx, srv, mails, func(i int, err error) bool {
 			out = append(out, s.finish(ctx, jobs[i], srv, err))
 			reported++
-			return !s.work.stopping.Load()
+			return more()
 		})
 		switch {
 		case err != nil:
 			out = append(out, s.finishAll(ctx, jobs[reported:], err)...)
 		case reported < len(jobs):
-			// Shutting down: the mail in flight was finished, the rest wait for the next
-			// sender.
-			s.release(jobs[reported:])
-			for _, j := range jobs[reported:] {
-				out = append(out, result{job: j, state: StateQueued, err: errShutdown})
-			}
+			// Shutting down, or out of time: the mail in flight was finished, the rest
+			// wait for the next round.
+			out = append(out, s.handBack(jobs[reported:])...)
 		}
 		return out
 	}
@@ -356,7 +377,8 @@ func (s *Store) defer_(ctx context.Context, j *job, wait time.Duration) result {
 	return result{job: j, state: StateQueued, delay: wait, err: errRateLimited}
 }
 
-var errShutdown = errors.New("odoo-shim is shutting down; another sender takes it over")
+var errHandedBack = errors.New("not tried yet (the batch ran long, or odoo-shim is " +
+	"shutting down); it goes out in the next round")
 
 var errRateLimited = errors.New("the mail server's rate limit is reached; it goes out later")
 
@@ -476,7 +498,7 @@ func IsTemporary(err error) bool {
 		return de.Temporary || de.Refused
 	}
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errRateLimited) ||
-		errors.Is(err, errShutdown)
+		errors.Is(err, errHandedBack)
 }
 
 func errorSummary(err error) (any, any) {
@@ -567,7 +589,7 @@ func (s *Store) outboxRound(ctx context.Context) (int, error) {
 
 // claim leases up to n due mails to this instance.
 func (s *Store) claim(ctx context.Context, n int) ([]*job, error) {
-	token := randomToken()
+	token, leasedAt := randomToken(), time.Now()
 	var rows []struct {
 		ID       int64  `db:"id"`
 		UserID   int64  `db:"user_id"`
@@ -577,12 +599,13 @@ func (s *Store) claim(ctx context.Context, n int) ([]*job, error) {
 	}
 	err := s.db.SelectContext(ctx, &rows, `
 		UPDATE odoo_shim.outbox o
-		SET lease_until = (now() AT TIME ZONE 'UTC') + $1 * interval '1 millisecond',
+		SET lease_until = (clock_timestamp() AT TIME ZONE 'UTC') +
+				$1 * interval '1 millisecond',
 			lease_token = $2, leased_by = $3
 		FROM (SELECT id FROM odoo_shim.outbox
 			WHERE state = 'queued' AND body IS NOT NULL
-				AND next_attempt_at <= now() AT TIME ZONE 'UTC'
-				AND (lease_until IS NULL OR lease_until < now() AT TIME ZONE 'UTC')
+				AND next_attempt_at <= clock_timestamp() AT TIME ZONE 'UTC'
+				AND (lease_until IS NULL OR lease_until < clock_timestamp() AT TIME ZONE 'UTC')
 			ORDER BY next_attempt_at, id
 			LIMIT $4
 			FOR UPDATE SKIP LOCKED) due
@@ -596,7 +619,7 @@ func (s *Store) claim(ctx context.Context, n int) ([]*job, error) {
 	jobs := make([]*job, 0, len(rows))
 	for _, r := range rows {
 		j := &job{id: r.ID, token: token, userID: r.UserID, serverID: r.ServerID,
-			attempts: r.Attempts}
+			attempts: r.Attempts, leasedAt: leasedAt}
 		if err := json.Unmarshal(r.Body, &j.mail); err != nil {
 			return nil, fmt.Errorf("read queued mail %d: %w", r.ID, err)
 		}
