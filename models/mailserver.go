@@ -21,7 +21,7 @@ func mailServers(ctx context.Context, q sqlx.QueryerContext) ([]MailServer, erro
 // their owner's own mails may use.
 func (s *Store) automaticServers(ctx context.Context, q sqlx.QueryerContext) ([]MailServer,
 	error) {
-	if s.info.Major >= 19 {
+	if s.info.PersonalServers {
 		return readMailServers(ctx, q, `active AND owner_user_id IS NULL`)
 	}
 	return mailServers(ctx, q)

@@ -22,7 +22,9 @@ type DBInfo struct {
 	StoredTokens bool   // Odoo <= 17: the token lives in res_partner.signup_token
 	KeyExpiry    bool   // res_users_apikeys has expiration_date (Odoo 18+)
 	TOTP         bool   // auth_totp is installed and res_users has totp_secret
-	Modules      map[string]bool
+	// PersonalServers: ir_mail_server has Odoo 19's owner_user_id (per-user servers).
+	PersonalServers bool
+	Modules         map[string]bool
 }
 
 // Serie returns the Odoo series as Odoo prints it, e.g. "18.0".
@@ -197,6 +199,10 @@ func readShape(ctx context.Context, db *sqlx.DB, info *DBInfo) error {
 		return err
 	}
 	info.TOTP = info.TOTP && info.Modules["auth_totp"]
+	info.PersonalServers, err = hasColumn(ctx, db, "ir_mail_server", "owner_user_id")
+	if err != nil {
+		return err
+	}
 	if info.Major >= 18 && info.StoredTokens {
 		info.StoredTokens = false // a leftover column from an upgrade; 18 signs its tokens
 	}
