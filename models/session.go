@@ -35,8 +35,9 @@ const sessionTouchEvery = time.Minute
 // pruneBatch bounds the expired rows one new session removes.
 const pruneBatch = 100
 
-// sessionIDPattern is Odoo 18's session id format: 84 characters of URL-safe base64.
-var sessionIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{84}$`)
+// sessionIDPattern is Odoo's session id format: 84 characters of URL-safe base64 from 18
+// on, 40 lowercase hex characters in 15 to 17.
+var sessionIDPattern = regexp.MustCompile(`^(?:[A-Za-z0-9_-]{84}|[a-f0-9]{40})$`)
 
 // ErrSecondFactor reports a correct password for a user with two-factor authentication:
 // Odoo would now ask for the code, which odoo-shim cannot, so no session is opened.
@@ -62,8 +63,10 @@ func NewSessionID() string {
 	return base64.RawURLEncoding.EncodeToString(buf)
 }
 
-// ValidSessionID reports whether sid has the format of an Odoo 18 session id. Cookies of
-// any other shape are ignored, as Odoo ignores them.
+// ValidSessionID reports whether sid has the format of an Odoo session id (18+, or the
+// 40-hex ids of 15 to 17, which an upstream Odoo in front proxy mode may have issued: the
+// reset page must keep such a cookie, not replace it). Cookies of any other shape are
+// ignored, as Odoo ignores them. odoo-shim itself always issues the 18+ format.
 func ValidSessionID(sid string) bool { return sessionIDPattern.MatchString(sid) }
 
 // sessionKey is what the table stores in place of the id.

@@ -43,8 +43,11 @@ func TestNewSessionID(t *testing.T) {
 	if !ValidSessionID(a) || len(a) != 84 || a == b {
 		t.Fatalf("NewSessionID() = %q, %q", a, b)
 	}
-	for _, bad := range []string{"", strings.Repeat("a", 40), strings.Repeat("A", 83),
-		strings.Repeat("A", 83) + "="} {
+	if !ValidSessionID("0123456789abcdef0123456789abcdef01234567") {
+		t.Error("an Odoo 15-17 session id (40 hex) is refused")
+	}
+	for _, bad := range []string{"", strings.Repeat("A", 40), strings.Repeat("a", 41),
+		strings.Repeat("A", 83), strings.Repeat("A", 83) + "=", strings.Repeat("A", 85)} {
 		if ValidSessionID(bad) {
 			t.Errorf("ValidSessionID(%q) = true", bad)
 		}

@@ -27,7 +27,7 @@ func (s *Server) setSessionCookie(w http.ResponseWriter, sid string, lifetime ti
 		HttpOnly: true, SameSite: http.SameSiteLaxMode})
 }
 
-// cookieSID returns the browser's session id, or "" when it has none of Odoo 18's shape.
+// cookieSID returns the browser's session id, or "" when it has none of Odoo's shape.
 func cookieSID(r *http.Request) string {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || !models.ValidSessionID(c.Value) {

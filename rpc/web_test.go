@@ -300,8 +300,23 @@ func TestWebCallErrors(t *testing.T) {
 		})
 	}
 
+	// call_kw reaches the same model methods as execute_kw, as the session's user.
+	env := w.call("/web/dataset/call_kw/res.users/search_read", map[string]any{
+		"model": "res.users", "method": "search_read",
+		"args":   []any{[]any{[]any{"login", "=", "ustadz"}}},
+		"kwargs": map[string]any{"fields": []any{"login"}, "context": map[string]any{}}})
+	if rows, _ := env["result"].([]any); len(rows) != 1 ||
+		rows[0].(map[string]any)["login"] != "ustadz" {
+		t.Errorf("call_kw search_read = %s", w.raw)
+	}
+	env = w.call("/web/dataset/call_kw", map[string]any{"model": "res.users",
+		"method": "context_get", "args": []any{}, "kwargs": map[string]any{}})
+	if ctx, _ := env["result"].(map[string]any); ctx["uid"] != float64(12) {
+		t.Errorf("call_kw context_get = %s; want the session user's (12)", w.raw)
+	}
+
 	// A button whose method returns None answers false.
-	env := w.call("/web/dataset/call_button", map[string]any{"model": "res.users",
+	env = w.call("/web/dataset/call_button", map[string]any{"model": "res.users",
 		"method": "action_reset_password", "args": []any{[]any{6}},
 		"kwargs": map[string]any{"context": map[string]any{"install_mode": true}}})
 	if r, ok := env["result"]; !ok || r != false {
