@@ -235,17 +235,19 @@ func (s *Store) handBack(jobs []*job) []result {
 // attemptServer sends one server's jobs over one connection, within its rate limit,
 // starting each mail only while more says so.
 func (s *Store) attemptServer(ctx context.Context, jobs []*job, more func() bool) []result {
+	// Until the row is read again, the server is known by its id (for the log).
+	srv := MailServer{ID: jobs[0].serverID}
 	if s.set.Mailer == nil {
-		return s.finishAll(ctx, jobs, errors.New("no mailer configured"))
+		return s.finishAll(ctx, jobs, srv, errors.New("no mailer configured"))
 	}
 	srv, err := s.serverFor(ctx, jobs[0])
 	if err != nil {
-		return s.finishAll(ctx, jobs, err)
+		return s.finishAll(ctx, jobs, MailServer{ID: jobs[0].serverID}, err)
 	}
 
 	allowed, wait, err := s.allowance(ctx, srv.ID, len(jobs))
 	if err != nil {
-		return s.finishAll(ctx, jobs, err)
+		return s.finishAll(ctx, jobs, srv, err)
 	}
 	var out []result
 	for _, j := range jobs[allowed:] {
@@ -269,7 +271,7 @@ func (s *Store) attemptServer(ctx context.Context, jobs []*job, more func() bool
 		})
 		switch {
 		case err != nil:
-			out = append(out, s.finishAll(ctx, jobs[reported:], err)...)
+			out = append(out, s.finishAll(ctx, jobs[reported:], srv, err)...)
 		case reported < len(jobs):
 			// Shutting down, or out of time: the mail in flight was finished, the rest
 			// wait for the next round.
@@ -311,10 +313,11 @@ func (s *Store) serverFor(ctx context.Context, j *job) (MailServer, error) {
 	return s.authorize(ctx, srv)
 }
 
-func (s *Store) finishAll(ctx context.Context, jobs []*job, err error) []result {
+func (s *Store) finishAll(ctx context.Context, jobs []*job, srv MailServer,
+	err error) []result {
 	out := make([]result, len(jobs))
 	for i, j := range jobs {
-		out[i] = s.finish(ctx, j, MailServer{}, err)
+		out[i] = s.finish(ctx, j, srv, err)
 	}
 	return out
 }
