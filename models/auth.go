@@ -41,19 +41,27 @@ func (s *Store) Authenticate(ctx context.Context, login, password string) (int64
 	}
 	// Unlike an object call's check, a login always passes the cooldown first, cached
 	// credentials included, as Odoo's _login does.
-	if err := s.admit(ctx); err != nil {
+	a, err := s.admit(ctx)
+	if err != nil {
 		return 0, err
 	}
+	defer a.abandon()
 
 	uid, err := s.userByLogin(ctx, login)
+	if errors.Is(err, ErrAccessDenied) {
+		a.finish(false)
+	}
 	if err != nil {
 		return 0, err
 	}
 
-	if err := s.Check(ctx, uid, password); err != nil {
+	err = s.check(ctx, uid, password, a)
+	if errors.Is(err, ErrAccessDenied) || err == nil {
+		a.finish(err == nil)
+	}
+	if err != nil {
 		return 0, err
 	}
-	s.record(ctx, true)
 	return uid, s.recordLogin(ctx, s.db, uid)
 }
 
@@ -62,6 +70,12 @@ func (s *Store) Authenticate(ctx context.Context, login, password string) (int64
 // making many calls pays for PBKDF2 once; the cache entry dies as soon as the user's
 // password, login or active flag changes, or the key is removed or expires.
 func (s *Store) Check(ctx context.Context, uid int64, password string) error {
+	return s.check(ctx, uid, password, nil)
+}
+
+// check is Check within an attempt the caller has already admitted, or nil to admit one
+// here when the password must be verified.
+func (s *Store) check(ctx context.Context, uid int64, password string, a *attempt) error {
 	if uid <= 0 || password == "" {
 		return ErrAccessDenied
 	}
@@ -79,11 +93,14 @@ func (s *Store) Check(ctx context.Context, uid int64, password string) error {
 		return nil
 	}
 
-	if err := s.admit(ctx); err != nil {
-		return err
+	if a == nil {
+		if a, err = s.admit(ctx); err != nil {
+			return err
+		}
+		defer a.abandon()
 	}
 	entry, err := s.verify(ctx, row, password)
-	s.record(ctx, err == nil)
+	a.finish(err == nil)
 	if err != nil {
 		return err
 	}

@@ -3,9 +3,11 @@ package models
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -435,6 +437,49 @@ func TestLoginCooldown(t *testing.T) {
 	clock.t = clock.t.Add(61 * time.Second)
 	if uid, err := s.Authenticate(attacker, "operator", "operator-demo"); err != nil || uid != 12 {
 		t.Errorf("after the cooldown = %d, %v; want 12", uid, err)
+	}
+}
+
+// A burst of parallel guesses gets no more passwords checked than the threshold allows:
+// attempts in flight count against it, so the right password at the end of a burst of
+// wrong ones is refused rather than checked.
+func TestLoginCooldownBurst(t *testing.T) {
+	s, _, name := openStore(t, modeltest.Own18, nil)
+	modeltest.Exec(t, name, `UPDATE ir_config_parameter SET value = '3'
+		WHERE key = 'base.login_cooldown_after'`)
+	attacker := WithClient(context.Background(), "203.0.113.9")
+
+	const burst = 12
+	results := make(chan error, burst)
+	var wg sync.WaitGroup
+	for i := range burst {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.Authenticate(attacker, "ustadz", fmt.Sprintf("guess-%d", i))
+			results <- err
+		}()
+	}
+	wg.Wait()
+	close(results)
+
+	checked, refused := 0, 0
+	for err := range results {
+		e, ok := AsError(err)
+		switch {
+		case ok && e.Message == MsgTooManyFailures:
+			refused++
+		case errors.Is(err, ErrAccessDenied):
+			checked++
+		default:
+			t.Errorf("attempt: %v", err)
+		}
+	}
+	if checked > 3 || checked+refused != burst {
+		t.Errorf("%d passwords checked, %d refused; want at most 3 checked", checked, refused)
+	}
+	if _, err := s.Authenticate(attacker, "ustadz", "ustadz-demo"); err == nil {
+		t.Error("the right password after the burst was checked during the cooldown")
 	}
 }
 

@@ -84,10 +84,15 @@ func (s *Store) SignIn(ctx context.Context, login, password string) (string, *Se
 	if login == "" || password == "" {
 		return "", nil, ErrAccessDenied
 	}
-	if err := s.admit(ctx); err != nil {
+	a, err := s.admit(ctx)
+	if err != nil {
 		return "", nil, err
 	}
+	defer a.abandon()
 	uid, err := s.userByLogin(ctx, login)
+	if errors.Is(err, ErrAccessDenied) {
+		a.finish(false)
+	}
 	if err != nil {
 		return "", nil, err
 	}
@@ -100,7 +105,7 @@ func (s *Store) SignIn(ctx context.Context, login, password string) (string, *Se
 	if err != nil && !errors.Is(err, ErrPasswordTooLong) {
 		s.log.Warn("unreadable password hash", "user_id", row.ID, "error", err)
 	}
-	s.record(ctx, ok && row.Active)
+	a.finish(ok && row.Active)
 	if !ok || !row.Active {
 		return "", nil, ErrAccessDenied
 	}
@@ -254,7 +259,6 @@ func (s *Store) userByLogin(ctx context.Context, login string) (int64, error) {
 	err := s.db.GetContext(ctx, &uid, `
 		SELECT id FROM res_users WHERE login = $1 AND active ORDER BY id LIMIT 1`, login)
 	if errors.Is(err, sql.ErrNoRows) {
-		s.record(ctx, false)
 		return 0, ErrAccessDenied
 	}
 	if err != nil {

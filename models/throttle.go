@@ -33,14 +33,20 @@ const maxThrottled = 100_000
 // throttle is Odoo's brute-force protection: after base.login_cooldown_after failed logins
 // from one address (0 disables it), further attempts within base.login_cooldown_duration
 // seconds are refused without checking the password. A success clears the count.
+//
+// Odoo counts an attempt only once its password has been checked, so a burst of parallel
+// attempts is checked in full before the first failure is counted. Here an attempt counts
+// as pending from admission to outcome: the failures and pending attempts of an address
+// together never exceed the threshold, and past it one attempt at a time is checked.
 type throttle struct {
 	mu       sync.Mutex
 	failures map[string]failure
 }
 
 type failure struct {
-	count int
-	last  time.Time
+	count   int
+	pending int
+	last    time.Time
 }
 
 func newThrottle() *throttle { return &throttle{failures: make(map[string]failure)} }
@@ -61,56 +67,106 @@ func (s *Store) cooldown(ctx context.Context) (int, time.Duration, error) {
 	return after, time.Duration(delay) * time.Second, nil
 }
 
-// admit refuses an attempt from a source that is cooling down.
-func (s *Store) admit(ctx context.Context) error {
-	src := clientOf(ctx)
-	if src == "" {
-		return nil
-	}
-	s.throttle.mu.Lock()
-	f, ok := s.throttle.failures[src]
-	s.throttle.mu.Unlock()
-	if !ok {
-		return nil
-	}
-
-	after, delay, err := s.cooldown(ctx)
-	if err != nil {
-		return err
-	}
-	if after > 0 && f.count >= after && s.now().Sub(f.last) < delay {
-		s.log.Warn("login attempt ignored during cooldown", "client_ip", src,
-			"failures", f.count)
-		return NewError(KindAccessDenied, MsgTooManyFailures)
-	}
-	return nil
+// attempt is one admitted login attempt; finish records its outcome. A nil attempt (a call
+// with no known source) records nothing.
+type attempt struct {
+	s    *Store
+	src  string
+	done bool
 }
 
-// record counts a failed or successful attempt from the call's source.
-func (s *Store) record(ctx context.Context, ok bool) {
+// admit refuses an attempt from a source that is cooling down, or whose attempts in flight
+// would take it past the threshold; otherwise it counts the attempt as pending until
+// finish or abandon.
+func (s *Store) admit(ctx context.Context) (*attempt, error) {
 	src := clientOf(ctx)
 	if src == "" {
-		return
+		return nil, nil
 	}
 	t := s.throttle
 	t.mu.Lock()
+	_, known := t.failures[src]
+	t.mu.Unlock()
+
+	after, delay := 0, time.Duration(0)
+	if known {
+		var err error
+		if after, delay, err = s.cooldown(ctx); err != nil {
+			return nil, err
+		}
+	}
+
+	t.mu.Lock()
 	defer t.mu.Unlock()
-	if ok {
-		delete(t.failures, src)
-		return
+	f := t.failures[src]
+	cooling := f.count >= after && s.now().Sub(f.last) < delay
+	crowded := f.pending > 0 && f.count+f.pending >= after
+	if after > 0 && (cooling || crowded) {
+		s.log.Warn("login attempt ignored during cooldown", "client_ip", src,
+			"failures", f.count, "pending", f.pending)
+		return nil, NewError(KindAccessDenied, MsgTooManyFailures)
 	}
 	if len(t.failures) >= maxThrottled {
 		t.prune(s.now())
 	}
-	f := t.failures[src]
-	t.failures[src] = failure{count: f.count + 1, last: s.now()}
+	f.pending++
+	t.failures[src] = f
+	return &attempt{s: s, src: src}, nil
+}
+
+// finish records the attempt's outcome: a failure counts, a success clears the address.
+// Only the first call counts.
+func (a *attempt) finish(ok bool) {
+	if a == nil || a.done {
+		return
+	}
+	a.done = true
+	t := a.s.throttle
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f := t.failures[a.src]
+	f.pending = max(f.pending-1, 0)
+	switch {
+	case ok:
+		f.count = 0
+	default:
+		f.count++
+		f.last = a.s.now()
+	}
+	if f.count == 0 && f.pending == 0 {
+		delete(t.failures, a.src)
+		return
+	}
+	t.failures[a.src] = f
+}
+
+// abandon ends an attempt that reached no verdict (a database error, say) without counting
+// it either way. It does nothing after finish.
+func (a *attempt) abandon() {
+	if a == nil || a.done {
+		return
+	}
+	a.done = true
+	t := a.s.throttle
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f, ok := t.failures[a.src]
+	if !ok {
+		return
+	}
+	f.pending = max(f.pending-1, 0)
+	if f.count == 0 && f.pending == 0 {
+		delete(t.failures, a.src)
+		return
+	}
+	t.failures[a.src] = f
 }
 
 // prune forgets failures older than an hour, and everything if that is not enough: the
 // table must stay bounded even under a flood of distinct addresses. The caller holds t.mu.
 func (t *throttle) prune(now time.Time) {
 	for k, f := range t.failures {
-		if now.Sub(f.last) > time.Hour {
+		if f.pending == 0 && now.Sub(f.last) > time.Hour {
 			delete(t.failures, k)
 		}
 	}
