@@ -120,7 +120,8 @@ func (s *Store) SignIn(ctx context.Context, login, password string) (string, *Se
 }
 
 // StartSession opens a session for uid without checking a password: for a caller that has
-// just proved the user's identity, such as the reset page that set the password. It also
+// just proved the user's identity, such as the reset page that set the password. A user
+// with two-factor authentication gets ErrSecondFactor instead. It also
 // removes a batch of expired sessions, which keeps the table small.
 func (s *Store) StartSession(ctx context.Context, uid int64) (string, *Session, error) {
 	sid := NewSessionID()
@@ -130,6 +131,15 @@ func (s *Store) StartSession(ctx context.Context, uid int64) (string, *Session, 
 	}
 	if !f.Active.Valid || !f.Active.Bool {
 		return "", nil, ErrAccessDenied
+	}
+	// Proving the password is not proving the second factor: a user with two-factor
+	// authentication gets no session here, whatever the caller proved.
+	row, err := s.credRow(ctx, uid, 0)
+	if err != nil {
+		return "", nil, err
+	}
+	if row.TwoFA {
+		return "", nil, ErrSecondFactor
 	}
 
 	now := s.now()

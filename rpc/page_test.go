@@ -324,3 +324,34 @@ func TestResetRedirects(t *testing.T) {
 		})
 	}
 }
+
+// A reset proves the password, not the second factor: a user with two-factor
+// authentication has the new password but no session, and is told to sign in.
+func TestResetWithSecondFactorOpensNoSession(t *testing.T) {
+	e := newEnv(t, modeltest.Own18)
+	modeltest.Exec(t, e.db, `UPDATE res_users SET totp_secret = 'JBSWY3DPEHPK3PXP'
+		WHERE id = 12`)
+	before := passwordOf(t, e, 12)
+	b := newBrowser(t, "en")
+	b.do("GET", resetLink(t, e, 12), nil)
+	form := b.fields()
+	form.Set("password", "kata-sandi-baru-55")
+	form.Set("confirm_password", "kata-sandi-baru-55")
+	anonymous := sessionCookieOf(t, b, e)
+	b.do("POST", e.url+"/web/reset_password", form)
+
+	if b.status != http.StatusOK {
+		t.Fatalf("after the reset: %d to %q; want the page that says the password changed",
+			b.status, b.header.Get("Location"))
+	}
+	if sid := sessionCookieOf(t, b, e); sid != anonymous {
+		t.Error("a session was opened for a user with two-factor authentication")
+	}
+	b.do("GET", e.url+"/odoo", nil)
+	if strings.Contains(b.body, "(operator)") {
+		t.Error("the landing page shows the 2FA user signed in")
+	}
+	if passwordOf(t, e, 12) == before {
+		t.Error("the new password was not stored")
+	}
+}

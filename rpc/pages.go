@@ -152,7 +152,12 @@ func (p *pages) setPassword(ctx context.Context, w http.ResponseWriter, r *http.
 	}
 	// The password is changed whatever happens here: say so, and let the user sign in
 	// with it.
-	p.s.log.Error("sign-in after reset failed", "user_id", info.UserID, "error", err)
+	if errors.Is(err, models.ErrSecondFactor) {
+		// odoo-shim has no second-factor step of its own: the user signs in where there is.
+		p.s.log.Info("sign-in after reset needs the second factor", "user_id", info.UserID)
+	} else {
+		p.s.log.Error("sign-in after reset failed", "user_id", info.UserID, "error", err)
+	}
 	v.Message, v.Token = texts(lang).PasswordChanged, ""
 	v.T = texts(lang)
 	v.T.NextStep = v.T.NextDone
