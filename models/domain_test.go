@@ -509,3 +509,44 @@ func TestCompileKeepsValuesOut(t *testing.T) {
 	}
 
 }
+
+// A reset reads the users it acts on, so the record rule applies as it does to read: an
+// Access Rights member working in company 1 cannot reset, or find by login, a portal user
+// of company 2 alone, and nothing is written or mailed.
+func TestResetFollowsRecordRules(t *testing.T) {
+	s, mailer, name := openStore(t, modeltest.Own18, nil)
+	modeltest.Exec(t, name, `
+		INSERT INTO res_partner (id, name, complete_name, active, partner_share, company_id,
+			email)
+		VALUES (50, 'Cabang Dua', 'Cabang Dua', true, false, NULL, NULL),
+			(51, 'Wali Cabang', 'Wali Cabang', true, true, 2, 'wali.cabang@example.org');
+		INSERT INTO res_company (id, name, partner_id) VALUES (2, 'Cabang Dua', 50);
+		INSERT INTO res_users (id, login, partner_id, company_id, active, share)
+		VALUES (60, 'wali.cabang', 51, 2, true, true);
+		INSERT INTO res_company_users_rel (cid, user_id) VALUES (2, 60)`)
+	ctx := context.Background()
+
+	_, err := s.ActionResetPassword(ctx, ResetRequest{Caller: 12, IDs: []int64{60}})
+	if e, ok := AsError(err); !ok || e.Kind != KindAccessError {
+		t.Errorf("action_reset_password on a hidden user = %v; want an AccessError", err)
+	}
+	_, err = s.ResetPassword(ctx, 12, "wali.cabang", nil)
+	if e, ok := AsError(err); !ok || e.Kind != KindException {
+		t.Errorf("reset_password of a hidden login = %v; want no account found", err)
+	}
+	if len(mailer.mails) != 0 {
+		t.Errorf("%d mails sent for a hidden user", len(mailer.mails))
+	}
+	var signupType *string
+	if err := s.db.GetContext(ctx, &signupType,
+		`SELECT signup_type FROM res_partner WHERE id = 51`); err != nil || signupType != nil {
+		t.Errorf("hidden partner's signup_type = %v, %v; want untouched", signupType, err)
+	}
+
+	// Once the caller works in company 2 too, the user is visible and the reset proceeds.
+	modeltest.Exec(t, name, `INSERT INTO res_company_users_rel (cid, user_id) VALUES (2, 12)`)
+	if _, err := s.ActionResetPassword(ctx, ResetRequest{Caller: 12,
+		IDs: []int64{60}}); err != nil {
+		t.Errorf("action_reset_password with access = %v", err)
+	}
+}

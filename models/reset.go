@@ -104,6 +104,9 @@ func (s *Store) actionResetPassword(ctx context.Context, req ResetRequest,
 			"'message' where it is not associated with a value")
 	}
 
+	if err := s.checkRule(ctx, req.Caller, req.Context, "res.users", req.IDs); err != nil {
+		return nil, err
+	}
 	queued, err := s.resetUsers(ctx, req, c, plan)
 	if err != nil {
 		return nil, err
@@ -522,6 +525,10 @@ func (s *Store) ResetPassword(ctx context.Context, caller int64, login string,
 
 	ids, err := s.FindByLogin(ctx, login)
 	if err != nil {
+		return nil, err
+	}
+	// The caller searches: users the record rule hides from it are not found.
+	if ids, err = s.visibleIDs(ctx, caller, callCtx, "res.users", ids); err != nil {
 		return nil, err
 	}
 	switch {
