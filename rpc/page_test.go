@@ -2,6 +2,7 @@ package rpc_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/odoo-shim/odoo-shim/models"
 	"github.com/odoo-shim/odoo-shim/models/modeltest"
@@ -353,5 +355,48 @@ func TestResetWithSecondFactorOpensNoSession(t *testing.T) {
 	}
 	if passwordOf(t, e, 12) == before {
 		t.Error("the new password was not stored")
+	}
+}
+
+// The public form mails someone on every request and needs no account: requests are
+// bounded per login and per address, and a refused request mails nothing.
+func TestResetRequestLimits(t *testing.T) {
+	e := newEnv(t, modeltest.Own18)
+	b := newBrowser(t, "en")
+	ask := func(login string) int {
+		b.do("GET", e.url+"/web/reset_password", nil)
+		form := b.fields()
+		form.Set("login", login)
+		b.do("POST", e.url+"/web/reset_password", form)
+		return b.status
+	}
+
+	for i := range 3 {
+		if st := ask("ahmad"); st != http.StatusOK {
+			t.Fatalf("request %d for one login: %d", i+1, st)
+		}
+	}
+	if st := ask("ahmad"); st != http.StatusTooManyRequests {
+		t.Errorf("4th request for one login: %d; want 429", st)
+	}
+	b.mustContain("Too many links were asked for")
+	if b.fields().Get("login") != "ahmad" {
+		t.Error("the page lost what the user typed")
+	}
+	if msgs, err := e.mails.Wait(context.Background(), 3); err != nil || len(msgs) != 3 {
+		t.Fatalf("mails = %d, %v; want 3", len(msgs), err)
+	}
+
+	for i := range 6 { // the address has used 4 of its 10
+		if st := ask(fmt.Sprintf("nobody-%d@example.org", i)); st != http.StatusOK {
+			t.Fatalf("request %d from one address: %d", i+5, st)
+		}
+	}
+	if st := ask("fatimah"); st != http.StatusTooManyRequests {
+		t.Errorf("11th request from one address: %d; want 429", st)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(e.mails.Messages()); n != 3 {
+		t.Errorf("%d mails after refused requests; want 3", n)
 	}
 }

@@ -27,6 +27,8 @@ const (
 type pages struct {
 	s    *Server
 	tmpl *template.Template
+	// byAddress and byLogin bound the link requests of the public form.
+	byAddress, byLogin *windowLimiter
 }
 
 func newPages(s *Server) (*pages, error) {
@@ -34,7 +36,10 @@ func newPages(s *Server) (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pages{s: s, tmpl: t}, nil
+	return &pages{s: s, tmpl: t,
+		byAddress: newWindowLimiter(linkRequestsPerAddress, linkRequestWindow, s.opt.Now),
+		byLogin:   newWindowLimiter(linkRequestsPerLogin, linkRequestWindow, s.opt.Now),
+	}, nil
 }
 
 // resetView is what the reset template renders.
@@ -200,6 +205,12 @@ func (p *pages) withoutToken(ctx context.Context, w http.ResponseWriter, r *http
 		return
 	}
 
+	if !p.byAddress.allow(models.ClientOf(ctx)) || !p.byLogin.allow(v.Login) {
+		p.s.log.Warn("reset link requests over the limit", "client_ip", models.ClientOf(ctx))
+		v.Error = texts(lang).TooManyRequests
+		p.render(w, http.StatusTooManyRequests, v, lang)
+		return
+	}
 	p.s.log.Info("reset link requested", "client_ip", models.ClientOf(ctx))
 	_, err = p.s.store.ResetPassword(ctx, models.SuperuserID, v.Login,
 		map[string]any{"lang": lang})

@@ -8,6 +8,7 @@ type pageTexts struct {
 	Title, YourEmail, YourName, Password, ConfirmPassword, Submit, BackToLogin string
 	ChooseIntro, RequestIntro, LengthHint, NextStep, NextDone, InvalidHelp     string
 	SignIn, PasswordChanged, NewLink, RequestHelp                              string
+	TooManyRequests                                                            string
 	// The standalone landing page (landing.go).
 	SignedInTitle, SignedInAs, LandingNext, OpenOdoo, SignOut string
 	SignedOutTitle, SignedOutText, ForgotPassword             string
@@ -23,6 +24,8 @@ var englishTexts = pageTexts{
 	RequestHelp: "Check what you typed: your login, or the e-mail address of your account. " +
 		"If it still does not work, ask your administrator.",
 	NextDone: "You can now sign in with your new password.",
+	TooManyRequests: "Too many links were asked for. Check your mailbox (and its spam " +
+		"folder) for the links already sent, or try again in 15 minutes.",
 	InvalidHelp: "This link has expired, has already been used, or was replaced by a newer " +
 		"one. Ask for a new link, or ask your administrator to send you one.",
 	SignIn:          "Sign in",
@@ -51,6 +54,8 @@ var indonesianTexts = pageTexts{
 	RequestHelp: "Periksa yang Anda ketik: login Anda, atau alamat email akun Anda. Jika " +
 		"masih tidak berhasil, hubungi administrator Anda.",
 	NextDone: "Sekarang Anda dapat masuk dengan kata sandi baru.",
+	TooManyRequests: "Terlalu banyak tautan diminta. Periksa kotak masuk Anda (juga folder " +
+		"spam) untuk tautan yang sudah dikirim, atau coba lagi 15 menit lagi.",
 	InvalidHelp: "Tautan ini sudah kedaluwarsa, sudah dipakai, atau digantikan tautan yang " +
 		"lebih baru. Minta tautan baru, atau minta administrator mengirimkannya.",
 	SignIn:          "Masuk",
