@@ -58,6 +58,12 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *limit <= 0 {
+		return fmt.Errorf("--limit %d: give a positive number of mails", *limit)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("outbox takes no arguments, only flags (got %q)", fs.Arg(0))
+	}
 	switch *state {
 	case "", models.StateQueued, models.StateSent, models.StateFailed, models.StateDropped:
 	default:
@@ -141,7 +147,7 @@ func runCheckMail(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	file := fs.String("config", "", "YAML configuration `file`")
 	from := fs.String("from", "", "sender `address` when the server has no from_filter "+
 		"(default: the admin user's e-mail)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 1 {
@@ -270,4 +276,21 @@ func userPart(srv models.MailServer) string {
 		return ""
 	}
 	return ", user " + srv.User
+}
+
+// parseInterspersed parses flags placed before or after the positional arguments, so that
+// "check-mail 3 --from a@b" works as well as "check-mail --from a@b 3".
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	return fs.Parse(positional)
 }

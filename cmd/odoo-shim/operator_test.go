@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"regexp"
@@ -108,4 +109,30 @@ func openTestDB(t *testing.T, name string) *sqlx.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// Operators put flags after the server as often as before it.
+func TestParseInterspersed(t *testing.T) {
+	tests := []struct {
+		args        []string
+		from, args0 string
+		n           int
+	}{
+		{[]string{"3", "--from", "a@example.org"}, "a@example.org", "3", 1},
+		{[]string{"--from", "a@example.org", "Gmail"}, "a@example.org", "Gmail", 1},
+		{[]string{"Gmail"}, "", "Gmail", 1},
+		{[]string{"1", "2"}, "", "1", 2},
+		{nil, "", "", 0},
+	}
+	for _, tt := range tests {
+		fs := flag.NewFlagSet("check-mail", flag.ContinueOnError)
+		from := fs.String("from", "", "")
+		if err := parseInterspersed(fs, tt.args); err != nil {
+			t.Fatalf("%q: %v", tt.args, err)
+		}
+		if *from != tt.from || fs.Arg(0) != tt.args0 || fs.NArg() != tt.n {
+			t.Errorf("%q: from %q, args %q; want %q, %q (%d)", tt.args, *from, fs.Args(),
+				tt.from, tt.args0, tt.n)
+		}
+	}
 }
