@@ -104,7 +104,7 @@ func (s *Store) RetryMail(ctx context.Context, id int64) (string, error) {
 // DropMail gives up a queued mail: its body is erased and the partner's signup state put
 // back. A mail a sender holds right now cannot be dropped until that attempt ends.
 func (s *Store) DropMail(ctx context.Context, id int64) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.inTx(ctx, func(tx sqlx.ExtContext) error {
 		var state string
 		var leased bool
 		err := tx.QueryRowxContext(ctx, `SELECT state,

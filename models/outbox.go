@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	crand "crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -158,10 +159,19 @@ type result struct {
 
 // enqueue writes one outbox row per mail inside the reset's transaction, so that the
 // signup state and its mail exist together or not at all. The rows are leased to the
-// caller's first attempt.
+// caller's first attempt. However many mails, it costs two statements: the ids are drawn
+// first, then every row goes in as one JSON array.
 func (s *Store) enqueue(ctx context.Context, tx *sqlx.Tx, mails []*outgoing,
 	prior *priorState) ([]*job, error) {
+	var ids []int64
+	if err := tx.SelectContext(ctx, &ids, `
+		SELECT nextval('odoo_shim.outbox_id_seq') FROM generate_series(1, $1)`,
+		len(mails)); err != nil {
+		return nil, fmt.Errorf("queue mail: %w", err)
+	}
+
 	token, leasedAt := randomToken(), time.Now()
+	rows := make([]outboxRow, len(mails))
 	jobs := make([]*job, len(mails))
 	for i, o := range mails {
 		if o.mail.MessageID == "" && s.set.MessageID != nil {
@@ -171,31 +181,83 @@ func (s *Store) enqueue(ctx context.Context, tx *sqlx.Tx, mails []*outgoing,
 		if err != nil {
 			return nil, fmt.Errorf("queue mail: %w", err)
 		}
-		old := prior.partners[o.partnerID]
-
-		var id int64
-		err = tx.GetContext(ctx, &id, `
-			INSERT INTO odoo_shim.outbox (kind, user_id, partner_id, caller_uid, recipient,
-				subject, message_id, server_id, server_label, body, lease_until, lease_token,
-				leased_by, prior_signup_type, prior_write_uid, prior_write_date, stamp,
-				prior_signup_token, prior_signup_expiration)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb,
-				(clock_timestamp() AT TIME ZONE 'UTC') + $11 * interval '1 millisecond', $12,
-				$13, $14, $15, $16, $17, $18, $19)
-			RETURNING id`,
-			o.mail.Kind, o.userID, o.partnerID, prior.caller, o.mail.To, o.mail.Subject,
-			o.mail.MessageID, o.server.ID, o.server.Label(), string(body),
-			s.set.Outbox.Lease.Milliseconds(), token, s.set.Outbox.Instance,
-			old.SignupType, old.WriteUID, old.WriteDate, prior.stamp,
-			old.SignupToken, old.SignupExpiration)
-		if err != nil {
-			return nil, fmt.Errorf("queue mail: %w", err)
-		}
+		rows[i] = newOutboxRow(ids[i], o, body, prior.partners[o.partnerID])
 		srv := o.server
-		jobs[i] = &job{id: id, token: token, userID: o.userID, serverID: srv.ID, server: &srv,
-			mail: o.mail, leasedAt: leasedAt}
+		jobs[i] = &job{id: ids[i], token: token, userID: o.userID, serverID: srv.ID,
+			server: &srv, mail: o.mail, leasedAt: leasedAt}
+	}
+	batch, err := json.Marshal(rows)
+	if err != nil {
+		return nil, fmt.Errorf("queue mail: %w", err)
+	}
+
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO odoo_shim.outbox (id, kind, user_id, partner_id, caller_uid, recipient,
+			subject, message_id, server_id, server_label, body, lease_until, lease_token,
+			leased_by, prior_signup_type, prior_write_uid, prior_write_date, stamp,
+			prior_signup_token, prior_signup_expiration)
+		SELECT r.id, r.kind, r.user_id, r.partner_id, $2, r.recipient, r.subject,
+			r.message_id, r.server_id, r.server_label, r.body,
+			(clock_timestamp() AT TIME ZONE 'UTC') + $3 * interval '1 millisecond', $4, $5,
+			r.prior_signup_type, r.prior_write_uid, r.prior_write_date, $6,
+			r.prior_signup_token, r.prior_signup_expiration
+		FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, kind text, user_id bigint,
+			partner_id bigint, recipient text, subject text, message_id text,
+			server_id bigint, server_label text, body jsonb, prior_signup_type varchar,
+			prior_write_uid integer, prior_write_date timestamp, prior_signup_token varchar,
+			prior_signup_expiration timestamp)`,
+		string(batch), prior.caller, s.set.Outbox.Lease.Milliseconds(), token,
+		s.set.Outbox.Instance, prior.stamp)
+	if err != nil {
+		return nil, fmt.Errorf("queue mail: %w", err)
 	}
 	return jobs, nil
+}
+
+// outboxRow is one outbox row as enqueue sends it; nil pointers are SQL NULLs.
+type outboxRow struct {
+	ID               int64           `json:"id"`
+	Kind             string          `json:"kind"`
+	UserID           int64           `json:"user_id"`
+	PartnerID        int64           `json:"partner_id"`
+	Recipient        string          `json:"recipient"`
+	Subject          string          `json:"subject"`
+	MessageID        string          `json:"message_id"`
+	ServerID         int64           `json:"server_id"`
+	ServerLabel      string          `json:"server_label"`
+	Body             json.RawMessage `json:"body"`
+	SignupType       *string         `json:"prior_signup_type"`
+	WriteUID         *int64          `json:"prior_write_uid"`
+	WriteDate        *string         `json:"prior_write_date"`
+	SignupToken      *string         `json:"prior_signup_token"`
+	SignupExpiration *string         `json:"prior_signup_expiration"`
+}
+
+func newOutboxRow(id int64, o *outgoing, body []byte, old partnerRow) outboxRow {
+	r := outboxRow{ID: id, Kind: o.mail.Kind, UserID: o.userID, PartnerID: o.partnerID,
+		Recipient: o.mail.To, Subject: o.mail.Subject, MessageID: o.mail.MessageID,
+		ServerID: o.server.ID, ServerLabel: o.server.Label(), Body: body}
+	if old.SignupType.Valid {
+		r.SignupType = &old.SignupType.String
+	}
+	if old.WriteUID.Valid {
+		r.WriteUID = &old.WriteUID.Int64
+	}
+	r.WriteDate = sqlTimestamp(old.WriteDate)
+	if old.SignupToken.Valid {
+		r.SignupToken = &old.SignupToken.String
+	}
+	r.SignupExpiration = sqlTimestamp(old.SignupExpiration)
+	return r
+}
+
+// sqlTimestamp writes a timestamp without time zone to the microsecond, as stored.
+func sqlTimestamp(t sql.NullTime) *string {
+	if !t.Valid {
+		return nil
+	}
+	v := t.Time.Format("2006-01-02 15:04:05.999999")
+	return &v
 }
 
 // attempt sends the jobs, grouped by server, and records each outcome. It runs detached
@@ -263,12 +325,27 @@ func (s *Store) attemptServer(ctx context.Context, jobs []*job, more func() bool
 		mails[i] = j.mail
 	}
 	if sm, ok := s.set.Mailer.(StreamMailer); ok {
+		// Outcomes are recorded by a second goroutine while the next mail goes out, so a
+		// batch costs the slower of SMTP and PostgreSQL rather than both. The hand-over is
+		// unbuffered: at most one accepted mail waits to be recorded besides the one being
+		// recorded, which bounds what a crash can send twice.
+		outcomes := make(chan outcome)
+		recorded := make(chan []result)
+		go func() {
+			var rs []result
+			for o := range outcomes {
+				rs = append(rs, s.finish(ctx, jobs[o.i], srv, o.err))
+			}
+			recorded <- rs
+		}()
 		reported := 0
 		err := sm.SendEach(ctx, srv, mails, func(i int, err error) bool {
-			out = append(out, s.finish(ctx, jobs[i], srv, err))
+			outcomes <- outcome{i, err}
 			reported++
 			return more()
 		})
+		close(outcomes)
+		out = append(out, <-recorded...)
 		switch {
 		case err != nil:
 			out = append(out, s.finishAll(ctx, jobs[reported:], srv, err)...)
@@ -289,6 +366,12 @@ func (s *Store) attemptServer(ctx context.Context, jobs []*job, more func() bool
 		out = append(out, s.finish(ctx, j, srv, e))
 	}
 	return out
+}
+
+// outcome is what the mail server said about mail i of a batch.
+type outcome struct {
+	i   int
+	err error
 }
 
 // serverFor returns the server a job goes through: the one it was composed for, else the
@@ -336,7 +419,13 @@ func (s *Store) finish(ctx context.Context, j *job, srv MailServer, err error) r
 	s.logOutcome(j, srv, r)
 
 	code, text := errorSummary(err)
-	werr := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	// Only a failure writes two tables; a sent or requeued mail is one statement, which
+	// saves the two round trips of a transaction on every mail of a large batch.
+	record := s.inTx
+	if r.state != StateFailed {
+		record = s.autocommit
+	}
+	werr := record(ctx, func(tx sqlx.ExtContext) error {
 		res, err := tx.ExecContext(ctx, `
 			UPDATE odoo_shim.outbox
 			SET state = $3, attempts = attempts + 1, last_code = $4, last_error = $5,
@@ -388,7 +477,7 @@ var errRateLimited = errors.New("the mail server's rate limit is reached; it goe
 // restoreSignup puts back the signup state a failed mail's reset wrote, unless the partner
 // was written since (by Odoo or by another reset): its new state is not ours.
 // With Odoo 15-17's stored tokens the token and its expiry go back too.
-func restoreSignup(ctx context.Context, tx *sqlx.Tx, id int64, stored bool) error {
+func restoreSignup(ctx context.Context, tx sqlx.ExecerContext, id int64, stored bool) error {
 	token := ""
 	if stored {
 		token = `, signup_token = o.prior_signup_token,
@@ -481,7 +570,7 @@ func jobsByServer(jobs []*job) [][]*job {
 	return groups
 }
 
-func (s *Store) inTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(sqlx.ExtContext) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
@@ -491,6 +580,11 @@ func (s *Store) inTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// autocommit runs fn's single statement outside a transaction block.
+func (s *Store) autocommit(_ context.Context, fn func(sqlx.ExtContext) error) error {
+	return fn(s.db)
 }
 
 // IsTemporary reports whether a delivery failure may pass by itself: a refused or dropped
