@@ -284,18 +284,18 @@ type ReadOptions struct {
 	Context map[string]any
 }
 
-// SearchRead is search followed by read of the ids found, in their order.
+// SearchRead is search followed by read of the ids found, in their order. The field
+// names are checked even when nothing matches, as Odoo checks them.
 func (s *Store) SearchRead(ctx context.Context, q Query, fields []string) ([]Record, error) {
 	ids, err := s.Search(ctx, q)
-	if err != nil || len(ids) == 0 {
-		if ids == nil && err == nil {
-			ids = []int64{}
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		if _, _, err := s.readFields(ctx, q.Model, fields); err != nil {
+			return nil, err
 		}
-		_, _, ferr := s.readFields(ctx, q.Model, fields)
-		if err == nil && ferr != nil {
-			return nil, ferr
-		}
-		return []Record{}, err
+		return []Record{}, nil
 	}
 	return s.Read(ctx, ids, ReadOptions{Caller: q.Caller, Model: q.Model, Fields: fields,
 		Classic: true, Context: q.Context})
