@@ -5,15 +5,15 @@ BIN     := bin/odoo-shim
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test bench build vet race fuzz clean browser screenshots
+.PHONY: run test bench build vet race fuzz clean browser screenshots clients
 
 ## run: the demo on a private PostgreSQL cluster (under .data/) with a mail catcher
 run: build
 	@exec ./$(BIN) demo
 
-## test: vet, then every test; database and browser tests fail (not skip) without
-## PostgreSQL or Chromium
-test: vet browser
+## test: vet, then every test; database, browser and client tests fail (not skip) without
+## PostgreSQL, Chromium or the real Odoo clients (`clients` installs those first)
+test: vet browser clients
 	ODOO_SHIM_REQUIRE_PG=1 ODOO_SHIM_REQUIRE_BROWSER=1 $(GO) test -count=1 -timeout 20m $(PKGS)
 
 ## browser: Debian's chromium for the browser test, installed when missing (needs root
@@ -23,6 +23,11 @@ browser:
 		echo "installing chromium for the browser test"; \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -q && apt-get install -y -q chromium; }
+
+## clients: the real Odoo clients the tests run: OdooRPC from apt for /usr/bin/python3, the
+## npm packages of testdata/clients/node/package-lock.json with npm ci; quick when present
+clients:
+	@./.ci/clients
 
 ## screenshots: regenerate testdata/screenshots/ from the browser test
 screenshots: browser

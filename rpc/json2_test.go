@@ -176,6 +176,27 @@ func TestJSON2(t *testing.T) {
 	}
 }
 
+// The read methods over JSON-2: named arguments, and ids refused on @api.model methods.
+func TestJSON2Read(t *testing.T) {
+	e := newEnv(t, modeltest.Derived19)
+	admin := map[string]string{"Authorization": "bearer " + demoKey}
+	if a := json2(t, e, "/json/2/res.users/search_read", admin,
+		`{"domain": [["login", "=", "ahmad"]], "fields": ["login"]}`); a.status != 200 ||
+		a.body != `[{"id":6,"login":"ahmad"}]` {
+		t.Errorf("search_read: %d %s", a.status, a.body)
+	}
+	if a := json2(t, e, "/json/2/res.users/read", admin,
+		`{"ids": [6], "fields": ["login"]}`); a.status != 200 ||
+		a.body != `[{"id":6,"login":"ahmad"}]` {
+		t.Errorf("read: %d %s", a.status, a.body)
+	}
+	if a := json2(t, e, "/json/2/res.users/search", admin,
+		`{"ids": [6], "domain": []}`); a.status != 422 ||
+		a.err.Message != "cannot call res.users.search with ids" {
+		t.Errorf("search with ids: %d %s", a.status, a.body)
+	}
+}
+
 // Before Odoo 19 there is no JSON-2 route.
 func TestJSON2AbsentBefore19(t *testing.T) {
 	e := newEnv(t, modeltest.Own18)

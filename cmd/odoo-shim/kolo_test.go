@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -40,7 +41,8 @@ func tryKolo(endpoint, method string, args any) (any, error) {
 }
 
 // The whole flow driven by kolo/xmlrpc on the real Odoo 18 database, as a Go program
-// would: the operator (an Access Rights member, not an administrator) resets a user.
+// would: the operator (an Access Rights member, not an administrator) finds a user by login
+// and resets it.
 func TestKoloClientFlow(t *testing.T) {
 	s := startShim(t, modeltest.Fixture18, "pesantren18")
 	common, object := s.url+"/xmlrpc/2/common", s.url+"/xmlrpc/2/object"
@@ -50,8 +52,13 @@ func TestKoloClientFlow(t *testing.T) {
 	if uid != int64(10) {
 		t.Fatalf("authenticate = %v; want 10", uid)
 	}
+	found := callKolo(t, object, "execute_kw", []any{s.db, uid, "operator-2026", "res.users",
+		"search", []any{[]any{[]any{"login", "=", "siti.nurhaliza@example.com"}}}})
+	if fmt.Sprint(found) != "[7]" {
+		t.Fatalf("search by login = %v; want [7]", found)
+	}
 	res := callKolo(t, object, "execute_kw", []any{s.db, uid, "operator-2026", "res.users",
-		"action_reset_password", []any{[]int64{7}}})
+		"action_reset_password", []any{found}})
 	if got := res.(map[string]any)["params"].(map[string]any)["message"]; got !=
 		"Link reset password telah dikirim melalui email" {
 		t.Errorf("notification message %v", got)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Drive odoo-shim's whole reset flow with Python's standard xmlrpc.client, as an Odoo
-script would: sign in as an administrator, reset a user, read the mail from a catcher's
-inbox, open the link, post the form, and sign in with the new password.
+script would: sign in as an administrator, find the user by login, reset it, read the
+mail from a catcher's inbox, open the link, post the form, and sign in with the new
+password.
 
 usage: reset_flow.py URL DB ADMIN_LOGIN ADMIN_PASSWORD USER_ID USER_LOGIN USER_EMAIL INBOX_URL
                      NEW_PASSWORD
@@ -25,6 +26,10 @@ def main(url, db, admin, admin_pw, user_id, user_login, user_email, inbox, new_p
         raise SystemExit("admin login failed")
 
     models = xmlrpc.client.ServerProxy(url + "/xmlrpc/2/object")
+    found = models.execute_kw(db, uid, admin_pw, "res.users", "search_read",
+                              [[["login", "=", user_login]]], {"fields": ["id", "login"]})
+    if [u["id"] for u in found] != [int(user_id)]:
+        raise SystemExit("search_read for %r found %r" % (user_login, found))
     # Odoo 15-17 return None, which their XML-RPC cannot marshal: the caller gets fault 1
     # after the mail has gone, and scripts written for them take that fault as success.
     action_fault = None
