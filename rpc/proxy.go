@@ -144,8 +144,10 @@ func (u *upstream) forwardHeaders(out http.Header, in *http.Request) {
 	host := in.Host
 	chain := peerIP(in)
 	if u.proxyMode {
-		if net.ParseIP(lastHop(in)) != nil { // what forwardedIP counts as the client
-			chain = strings.Join(in.Header.Values("X-Forwarded-For"), ", ")
+		chain = forwardedIP(in) // the client odoo-shim counts
+		joined := strings.Join(in.Header.Values("X-Forwarded-For"), ", ")
+		if lastHop(joined) == chain { // the trusted proxy's chain ends with it: pass it on
+			chain = joined
 		}
 		if h := in.Header.Get("X-Forwarded-Host"); h != "" {
 			host = h
@@ -164,10 +166,9 @@ func (u *upstream) forwardHeaders(out http.Header, in *http.Request) {
 	out.Set("X-Forwarded-Proto", proto)
 }
 
-// lastHop is the last X-Forwarded-For entry as written.
-func lastHop(r *http.Request) string {
-	hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
-	return strings.TrimSpace(hops[len(hops)-1])
+// lastHop is the last entry of an X-Forwarded-For list.
+func lastHop(list string) string {
+	return strings.TrimSpace(list[strings.LastIndexByte(list, ',')+1:])
 }
 
 // unavailable answers a request the upstream could not take: a 502 page in the visitor's

@@ -247,6 +247,11 @@ func TestProxyForwardingHeaders(t *testing.T) {
 			"for=203.0.113.7;proto=https"},
 		{"proxy_mode, garbage", trusting, http.Header{"X-Forwarded-For": {"not-an-ip"}},
 			"127.0.0.1", hostOf(trusting), "http", ""},
+		// Two header lines: odoo-shim counts the first line's last entry, so that is what
+		// the upstream must see last.
+		{"proxy_mode, two lines", trusting,
+			http.Header{"X-Forwarded-For": {"203.0.113.7", "6.6.6.6"}},
+			"203.0.113.7", hostOf(trusting), "http", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 
 // sessionProbe starts the session check of a proxy-mode odoo-shim on pe's database with
 // the given cache lifetime and a clock the test moves.
-func sessionProbe(t *testing.T, pe *proxyEnv, ttl time.Duration, now *time.Time) (
+func sessionProbe(t testing.TB, pe *proxyEnv, ttl time.Duration, now *time.Time) (
 	*rpc.Server, string) {
 	t.Helper()
 	up, _ := url.Parse(pe.upURL)
@@ -116,5 +116,32 @@ func TestUpstreamSessionOtherDatabaseAndDown(t *testing.T) {
 	pe.stub.Close()
 	if got := probe(t, u, sid); !strings.Contains(got, `"code":200`) || strings.Contains(got, `"result"`) {
 		t.Errorf("upstream down: %s", got)
+	}
+}
+
+// BenchmarkUpstreamSessionCheck is the session check of a web-client call in front proxy
+// mode: remembered (the usual case within session_ttl) and asked of the upstream.
+func BenchmarkUpstreamSessionCheck(b *testing.B) {
+	pe := newProxyEnv(b)
+	pe.stub.StopRecording()
+	sid := pe.stub.SignIn(6, "ahmad")
+	for _, c := range []struct {
+		name string
+		ttl  time.Duration
+	}{{"cached", time.Hour}, {"asked", -1}} {
+		b.Run(c.name, func(b *testing.B) {
+			now := time.Now()
+			srv, _ := sessionProbe(b, pe, c.ttl, &now)
+			h := srv.SessionProbe()
+			req := httptest.NewRequest("POST", "/", nil)
+			req.AddCookie(&http.Cookie{Name: "session_id", Value: sid})
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if !strings.Contains(rec.Body.String(), `"uid":6`) {
+					b.Fatal(rec.Body.String())
+				}
+			}
+		})
 	}
 }

@@ -17,9 +17,16 @@ import (
 func (s *Server) signInUpstream(w http.ResponseWriter, r *http.Request, done ResetDone) error {
 	s.sessions.forgetUser(done.UserID) // Odoo has just ended the user's other sessions
 
+	// The browser's own session, if it has one, is the one Odoo signs in and rotates, as
+	// in Odoo's flow: whoever held it before (an administrator trying the link, say) is
+	// signed out, and its old id dies.
+	var current *http.Cookie
+	if c, err := r.Cookie(sessionCookie); err == nil && anySessionID.MatchString(c.Value) {
+		current = &http.Cookie{Name: sessionCookie, Value: c.Value}
+	}
 	resp, ans, err := s.up.call(r.Context(), r, "/web/session/authenticate",
 		map[string]any{"db": s.store.Info().Name, "login": done.Login,
-			"password": done.Password}, nil)
+			"password": done.Password}, current)
 	if err != nil {
 		return err
 	}

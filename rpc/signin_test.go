@@ -12,10 +12,14 @@ import (
 
 // resetThrough opens a fresh link for uid through the proxy, submits a new password with
 // the given redirect and returns the response, without following it.
-func resetThrough(t *testing.T, pe *proxyEnv, uid int64, password, redirect string) (
-	*http.Response, *browser) {
+func resetThrough(t *testing.T, pe *proxyEnv, uid int64, password, redirect string,
+	sid ...string) (*http.Response, *browser) {
 	t.Helper()
 	b := newBrowser(t, "id")
+	u, _ := url.Parse(pe.url)
+	for _, v := range sid { // the Odoo session the browser already holds
+		b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "session_id", Value: v, Path: "/"}})
+	}
 	b.do("GET", resetLink(t, pe.env, uid), nil)
 	form := b.fields()
 	if form.Get("token") == "" {
@@ -27,7 +31,6 @@ func resetThrough(t *testing.T, pe *proxyEnv, uid int64, password, redirect stri
 	req, _ := http.NewRequest("POST", pe.url+"/web/reset_password",
 		strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	u, _ := url.Parse(pe.url)
 	for _, c := range b.c.Jar.Cookies(u) {
 		req.AddCookie(c)
 	}
@@ -43,7 +46,9 @@ func resetThrough(t *testing.T, pe *proxyEnv, uid int64, password, redirect stri
 // password, its session cookie handed over, and a 303 to the web client.
 func TestResetSignsInUpstream(t *testing.T) {
 	pe := newProxyEnv(t)
-	resp, b := resetThrough(t, pe, 6, "kata-sandi-baru-1", "")
+	// The browser was signed in to Odoo as the administrator, who tries the link.
+	adminSID := pe.stub.SignIn(2, "admin")
+	resp, b := resetThrough(t, pe, 6, "kata-sandi-baru-1", "", adminSID)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/odoo" {
 		t.Fatalf("after the reset: %d Location %q", resp.StatusCode,
 			resp.Header.Get("Location"))
@@ -59,6 +64,10 @@ func TestResetSignsInUpstream(t *testing.T) {
 		cookie.MaxAge != 604800 || cookie.SameSite != http.SameSiteLaxMode ||
 		!strings.Contains(raw, "Expires=") {
 		t.Fatalf("session cookie %q", raw)
+	}
+
+	if cookie.Value == adminSID || pe.stub.Known(adminSID) {
+		t.Error("the browser's previous Odoo session was not rotated away")
 	}
 
 	// The browser now holds the upstream's session: Odoo's page knows the user.

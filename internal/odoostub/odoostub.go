@@ -127,6 +127,14 @@ func (s *Stub) SignIn(uid int64, login string) string {
 	return sid
 }
 
+// Known reports whether sid is a live session.
+func (s *Stub) Known(sid string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.sessions[sid]
+	return ok
+}
+
 // SignOut ends the session sid.
 func (s *Stub) SignOut(sid string) {
 	s.mu.Lock()
@@ -208,6 +216,10 @@ func (s *Stub) authenticate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// Odoo signs in the request's own session, then rotates it: the old id dies.
+	if c, err := r.Cookie("session_id"); err == nil {
+		s.SignOut(c.Value)
+	}
 	sid := newSID()
 	setSessionCookie(w, sid)
 	s.mu.Lock()
