@@ -324,7 +324,7 @@ func (s *Store) attemptServer(ctx context.Context, jobs []*job, more func() bool
 	for i, j := range jobs {
 		mails[i] = j.mail
 	}
-	if sm, ok := s.set.Mailer.(StreamMailer); ok {
+	if sm, ok := s.set.Mailer.(StreamMailer); ok && len(jobs) > 1 {
 		// Outcomes are recorded by a second goroutine while the next mail goes out, so a
 		// batch costs the slower of SMTP and PostgreSQL rather than both. The hand-over is
 		// unbuffered: at most one accepted mail waits to be recorded besides the one being
