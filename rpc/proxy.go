@@ -159,12 +159,22 @@ func (u *upstream) forwardHeaders(out http.Header, in *http.Request) {
 			out["Forwarded"] = f
 		}
 	} else {
-		out.Del("Forwarded")
+		for _, name := range clientAddressHeaders {
+			out.Del(name)
+		}
 	}
 	out.Set("X-Forwarded-For", chain)
 	out.Set("X-Forwarded-Host", host)
 	out.Set("X-Forwarded-Proto", proto)
 }
+
+// clientAddressHeaders are the headers that proxies use to report a client's address,
+// port or path. A client can write any of them; without proxy_mode none reaches the
+// upstream, where something behind odoo-shim might believe it.
+var clientAddressHeaders = []string{"Forwarded", "X-Forwarded", "X-Forwarded-Port",
+	"X-Forwarded-Prefix", "X-Forwarded-Server", "X-Forwarded-Ssl", "X-Real-IP",
+	"X-Client-IP", "True-Client-IP", "X-Cluster-Client-IP", "CF-Connecting-IP",
+	"Fastly-Client-IP", "X-Original-Forwarded-For"}
 
 // lastHop is the last entry of an X-Forwarded-For list.
 func lastHop(list string) string {

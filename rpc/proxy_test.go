@@ -229,7 +229,9 @@ func TestProxyForwardingHeaders(t *testing.T) {
 	trusting := serverOn(t, pe.env, rpc.Options{ProxyMode: true,
 		Upstream: &rpc.Upstream{URL: up}})
 	forged := http.Header{"X-Forwarded-For": {"6.6.6.6"}, "X-Forwarded-Host": {"evil.example"},
-		"X-Forwarded-Proto": {"https"}, "Forwarded": {"for=6.6.6.6"}}
+		"X-Forwarded-Proto": {"https"}, "Forwarded": {"for=6.6.6.6"},
+		"X-Forwarded-Port": {"443"}, "X-Forwarded-Prefix": {"/evil"},
+		"X-Real-Ip": {"6.6.6.6"}, "True-Client-Ip": {"6.6.6.6"}}
 
 	tests := []struct {
 		name, base          string
@@ -265,6 +267,14 @@ func TestProxyForwardingHeaders(t *testing.T) {
 				t.Errorf("upstream saw Host %s, XFF %q, host %q, proto %q, Forwarded %q",
 					h.Host, h.Header.Get("X-Forwarded-For"), h.Header.Get("X-Forwarded-Host"),
 					h.Header.Get("X-Forwarded-Proto"), h.Header.Get("Forwarded"))
+			}
+			if tt.base == pe.url {
+				for _, name := range []string{"X-Forwarded-Port", "X-Forwarded-Prefix",
+					"X-Real-IP", "True-Client-IP"} {
+					if v := h.Header.Get(name); v != "" {
+						t.Errorf("upstream saw the client's %s: %q", name, v)
+					}
+				}
 			}
 		})
 	}
