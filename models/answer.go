@@ -51,7 +51,7 @@ func answer(lang string, results []result, done bool) (string, error) {
 		return "", newDeliveryFault(lang, results, failed, queued)
 	}
 	if len(queued) > 0 {
-		return T(lang, MsgMailQueued) + "\n" + outcomeLines(queued), nil
+		return T(lang, MsgMailQueued) + "\n" + outcomeLines(lang, queued), nil
 	}
 	return "", nil
 }
@@ -64,24 +64,25 @@ func newDeliveryFault(lang string, all, failed, queued []result) error {
 	}
 
 	var b strings.Builder
-	b.WriteString("Not sent:\n" + outcomeLines(failed))
+	b.WriteString(T(lang, MsgNotSent) + "\n" + outcomeLines(lang, failed))
 	if len(queued) > 0 {
-		b.WriteString("\nQueued, retried automatically:\n" + outcomeLines(queued))
+		b.WriteString("\n" + T(lang, MsgQueuedRetried) + "\n" + outcomeLines(lang, queued))
 	}
 	if sent := len(all) - len(failed) - len(queued); sent > 0 {
-		fmt.Fprintf(&b, "\nSent: %d of %d.", sent, len(all))
+		b.WriteString("\n" + T(lang, MsgSentOf, sent, len(all)))
 	}
 	return &deliveryFault{fault: &Error{Kind: KindUserError, Message: msg, Detail: b.String()},
 		cause: failed[0].err}
 }
 
 // outcomeLines describes one mail a line: whose it is, what the server said, what to do.
-func outcomeLines(rs []result) string {
+// The server's reply and the advice stay in English: they quote the server.
+func outcomeLines(lang string, rs []result) string {
 	lines := make([]string, len(rs))
 	for i, r := range rs {
 		line := fmt.Sprintf("- %s <%s>: %s", r.job.mail.UserName, r.job.mail.To, reason(r.err))
 		if r.state == StateQueued && r.delay > 0 {
-			line += fmt.Sprintf(" (next attempt in about %s)", r.delay.Round(time.Second))
+			line += " " + T(lang, MsgNextAttempt, r.delay.Round(time.Second))
 		}
 		lines[i] = line
 	}

@@ -31,10 +31,16 @@ const (
 	MsgMailQueued = "The email could not be delivered yet. It is queued and odoo-shim " +
 		"keeps trying; the link stays valid meanwhile."
 	MsgMailStillSending = "The mail server has not answered yet."
-	MsgResetRequested   = "Password reset instructions sent to your email"
-	MsgSubjectReset     = "Password reset"
-	MsgSubjectSignup    = "Welcome to Odoo"
-	MsgMissingSMTP      = "Missing SMTP Server\nPlease define at least one SMTP server, " +
+	// MsgNotSent, MsgQueuedRetried, MsgSentOf and MsgNextAttempt head the per-user lines
+	// of odoo-shim's delivery answers (its own texts).
+	MsgNotSent        = "Not sent:"
+	MsgQueuedRetried  = "Queued, retried automatically:"
+	MsgSentOf         = "Sent: %d of %d."
+	MsgNextAttempt    = "(next attempt in about %s)"
+	MsgResetRequested = "Password reset instructions sent to your email"
+	MsgSubjectReset   = "Password reset"
+	MsgSubjectSignup  = "Welcome to Odoo"
+	MsgMissingSMTP    = "Missing SMTP Server\nPlease define at least one SMTP server, " +
 		"or provide the SMTP parameters explicitly."
 	MsgFieldAccess = "You do not have enough rights to access the fields \"%s\" on %s (%s). " +
 		"Please contact your system administrator.\n\nOperation: %s\nUser: %d\nFields:\n" +
@@ -101,6 +107,10 @@ var indonesian = map[string]string{
 	MsgMailQueued: "Email belum dapat dikirim. Email masuk antrean dan odoo-shim terus " +
 		"mencoba mengirimkannya; link tetap berlaku selama itu.",
 	MsgMailStillSending: "Server email belum menjawab.",
+	MsgNotSent:          "Tidak terkirim:",
+	MsgQueuedRetried:    "Dalam antrean, dicoba lagi otomatis:",
+	MsgSentOf:           "Terkirim: %d dari %d.",
+	MsgNextAttempt:      "(percobaan berikutnya sekitar %s lagi)",
 	MsgResetRequested:   "Instruksi pengaturan ulang kata sandi telah dikirim melalui email anda",
 	MsgSubjectReset:     "Reset Kata sandi",
 	MsgSubjectSignup:    "Selamat datang di Odoo",

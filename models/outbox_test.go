@@ -275,6 +275,16 @@ func TestOutboxPerUserOutcome(t *testing.T) {
 	if len(msgs) != 2 || msgs[0].Conn != msgs[1].Conn {
 		t.Errorf("%d messages; want 2 over one connection", len(msgs))
 	}
+
+	// An Indonesian caller reads the whole answer in Indonesian, the server's reply apart.
+	_, err = s.ActionResetPassword(context.Background(), models.ResetRequest{Caller: 2,
+		IDs: ids, Context: map[string]any{"lang": "id_ID"}})
+	fe, ok = models.AsError(err)
+	if !ok || !strings.HasPrefix(fe.Message, "Terdapat error") ||
+		!strings.HasPrefix(fe.Detail, "Tidak terkirim:\n") ||
+		!strings.Contains(fe.Detail, "Terkirim: 2 dari 3.") {
+		t.Errorf("Indonesian error = %#v", err)
+	}
 }
 
 // The per-server rate limit lets the first mails out and queues the rest for later.
