@@ -257,8 +257,8 @@ func (c *compiler) leaf(m *modelDef, t []any, depth int) (string, error) {
 
 // constantLeaf recognises Odoo's TRUE_LEAF (1, '=', 1) and FALSE_LEAF (0, '=', 1).
 func constantLeaf(t []any) (string, bool) {
-	a, aok := asInt64(t[0])
-	b, bok := asInt64(t[2])
+	a, aok := AsInt64(t[0])
+	b, bok := AsInt64(t[2])
 	if !aok || !bok || t[1] != "=" || b != 1 {
 		return "", false
 	}
@@ -563,7 +563,7 @@ func listValues(f *field, list []any) (any, bool, error) {
 func fieldValue(f *field, v any) (any, error) {
 	switch f.ftype {
 	case typeInteger, typeMany2one, typeOne2many, typeMany2many:
-		if n, ok := asInt64(v); ok {
+		if n, ok := AsInt64(v); ok {
 			return n, nil
 		}
 	case typeChar, typeText, typeSelection:
@@ -574,7 +574,7 @@ func fieldValue(f *field, v any) (any, error) {
 		if b, ok := v.(bool); ok {
 			return b, nil
 		}
-		if n, ok := asInt64(v); ok && (n == 0 || n == 1) {
+		if n, ok := AsInt64(v); ok && (n == 0 || n == 1) {
 			return n == 1, nil
 		}
 	case typeDatetime, typeDate:
@@ -609,9 +609,9 @@ func timeValue(f *field, v any) (any, error) {
 	return t, nil
 }
 
-// asInt64 reads an integer the way Odoo accepts ids: ints and integral floats (bools are
+// AsInt64 reads an integer the way Odoo accepts ids: ints and integral floats (bools are
 // not ids).
-func asInt64(v any) (int64, bool) {
+func AsInt64(v any) (int64, bool) {
 	switch x := v.(type) {
 	case int64:
 		return x, true

@@ -133,7 +133,7 @@ func allowedCompanies(callCtx map[string]any) ([]int64, error) {
 	}
 	ids := make([]int64, 0, len(list))
 	for _, x := range list {
-		id, ok := asInt64(x)
+		id, ok := AsInt64(x)
 		if !ok {
 			return nil, NewError(KindAccessError, MsgBadCompanies)
 		}

@@ -148,9 +148,9 @@ func (s *Server) implementsCall(service, name string, args []any) bool {
 // Odoo. The read surface is not among them: Odoo's ORM has every field and model, and its
 // web client reads far more than odoo-shim serves, so reads go to the upstream.
 func (s *Server) servesModelCall(model, method string) bool {
-	if _, ok := s.modelMethods()[model][method]; !ok {
+	if _, ok := s.models[model][method]; !ok {
 		return false
 	}
-	_, read := s.readMethods()[method]
+	_, read := s.models["res.partner"][method] // res.partner serves only reads
 	return !read && method != "context_get"
 }

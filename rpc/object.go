@@ -24,7 +24,8 @@ type modelCall struct {
 // modelMethod serves one public method of one Odoo model.
 type modelMethod func(ctx context.Context, c modelCall) (any, error)
 
-func (s *Server) modelMethods() map[string]map[string]modelMethod {
+// modelMethodTable is built once by New; look methods up in s.models.
+func (s *Server) modelMethodTable() map[string]map[string]modelMethod {
 	users := s.readMethods()
 	users["action_reset_password"] = s.usersActionResetPassword
 	users["reset_password"] = s.usersResetPassword
@@ -105,7 +106,7 @@ func (s *Server) callModel(ctx context.Context, c modelCall) (any, error) {
 }
 
 func (s *Server) findMethod(model, name string) (modelMethod, error) {
-	methods, ok := s.modelMethods()[model]
+	methods, ok := s.models[model]
 	if !ok {
 		return nil, models.Errorf(models.KindUserError, models.MsgNoModel, model)
 	}
@@ -256,7 +257,7 @@ func asUID(v any) (int64, error) {
 
 // asIDs reads a record id or a list of ids, as Odoo's browse accepts them.
 func asIDs(v any) ([]int64, error) {
-	if id, ok := asInt(v); ok {
+	if id, ok := models.AsInt64(v); ok {
 		return []int64{id}, nil
 	}
 	list, ok := v.([]any)
@@ -269,7 +270,7 @@ func asIDs(v any) ([]int64, error) {
 	}
 	ids := make([]int64, 0, len(list))
 	for _, item := range list {
-		id, ok := asInt(item)
+		id, ok := models.AsInt64(item)
 		if !ok {
 			return nil, models.Errorf(models.KindValueError,
 				"record ids must be integers, not %s", pyType(item))
@@ -277,20 +278,6 @@ func asIDs(v any) ([]int64, error) {
 		ids = append(ids, id)
 	}
 	return ids, nil
-}
-
-func asInt(v any) (int64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return x, true
-	case int:
-		return int64(x), true
-	case float64:
-		if x == float64(int64(x)) {
-			return int64(x), true
-		}
-	}
-	return 0, false
 }
 
 // pyRepr quotes a short text as Python's repr would, cut to keep messages bounded.

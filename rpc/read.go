@@ -110,7 +110,7 @@ func optInt(name string, v any) (int64, error) {
 	if v == nil || v == false {
 		return 0, nil
 	}
-	n, ok := asInt(v)
+	n, ok := models.AsInt64(v)
 	if !ok || n < 0 {
 		return 0, models.Errorf(models.KindValueError,
 			"%s must be a non-negative integer, not %s", name, pyType(v))

@@ -46,6 +46,7 @@ type Server struct {
 	opt     Options
 	log     *slog.Logger
 	methods map[string]map[string]method
+	models  map[string]map[string]modelMethod // model -> method, see modelMethodTable
 	pages   *pages
 	up      *upstream // nil when serving alone
 	signIn  SignInFunc
@@ -73,6 +74,7 @@ func New(store *models.Store, opt Options) (*Server, error) {
 
 	s := &Server{store: store, opt: opt, log: opt.Logger}
 	s.methods = s.methodTable()
+	s.models = s.modelMethodTable()
 	p, err := newPages(s)
 	if err != nil {
 		return nil, fmt.Errorf("reset page templates: %w", err)
