@@ -12,8 +12,8 @@ import (
 )
 
 // mailServers returns the active ir_mail_server rows in Odoo's order of preference.
-func mailServers(ctx context.Context, q sqlx.QueryerContext) ([]MailServer, error) {
-	return readMailServers(ctx, q, `active`)
+func (s *Store) mailServers(ctx context.Context, q sqlx.QueryerContext) ([]MailServer, error) {
+	return s.readMailServers(ctx, q, `active`)
 }
 
 // automaticServers returns the servers Odoo's automatic choice considers: the active rows,
@@ -22,24 +22,24 @@ func mailServers(ctx context.Context, q sqlx.QueryerContext) ([]MailServer, erro
 func (s *Store) automaticServers(ctx context.Context, q sqlx.QueryerContext) ([]MailServer,
 	error) {
 	if s.info.PersonalServers {
-		return readMailServers(ctx, q, `active AND owner_user_id IS NULL`)
+		return s.readMailServers(ctx, q, `active AND owner_user_id IS NULL`)
 	}
-	return mailServers(ctx, q)
+	return s.mailServers(ctx, q)
 }
 
 // mailServersByID returns the active ir_mail_server row id, if there is one.
-func mailServersByID(ctx context.Context, q sqlx.QueryerContext, id int64) ([]MailServer,
-	error) {
-	return readMailServers(ctx, q, `active AND id = $1`, id)
+func (s *Store) mailServersByID(ctx context.Context, q sqlx.QueryerContext, id int64) (
+	[]MailServer, error) {
+	return s.readMailServers(ctx, q, `active AND id = $1`, id)
 }
 
 // AllMailServers returns every ir_mail_server row, archived ones too, in Odoo's order.
 func (s *Store) AllMailServers(ctx context.Context) ([]MailServer, error) {
-	return readMailServers(ctx, s.db, `true`)
+	return s.readMailServers(ctx, s.db, `true`)
 }
 
 // readMailServers reads the rows matching where, one of the fixed conditions above.
-func readMailServers(ctx context.Context, q sqlx.QueryerContext, where string,
+func (s *Store) readMailServers(ctx context.Context, q sqlx.QueryerContext, where string,
 	args ...any) ([]MailServer, error) {
 	var rows []struct {
 		ID         int64          `db:"id"`
@@ -55,11 +55,16 @@ func readMailServers(ctx context.Context, q sqlx.QueryerContext, where string,
 		Cert       []byte         `db:"smtp_ssl_certificate"`
 		Key        []byte         `db:"smtp_ssl_private_key"`
 		Active     sql.NullBool   `db:"active"`
+		Gmail      sql.NullBool   `db:"gmail"`
+	}
+	gmail := `false`
+	if s.info.GmailFlag {
+		gmail = `use_google_gmail_service`
 	}
 	err := sqlx.SelectContext(ctx, q, &rows, `
 		SELECT id, name, sequence, from_filter, smtp_host, smtp_port, smtp_authentication,
 			smtp_user, smtp_pass, smtp_encryption, smtp_ssl_certificate, smtp_ssl_private_key,
-			active
+			active, `+gmail+` AS gmail
 		FROM ir_mail_server
 		WHERE `+where+`
 		ORDER BY sequence, id`, args...)
@@ -75,6 +80,11 @@ func readMailServers(ctx context.Context, q sqlx.QueryerContext, where string,
 			Authentication: r.Auth, User: r.User.String, Password: r.Pass.String,
 			Encryption: r.Encryption, Certificate: r.Cert, PrivateKey: r.Key,
 			Active: r.Active.Bool,
+		}
+		// Odoo 15's google_gmail logs in with XOAUTH2 wherever the base module would log in
+		// with a password; a certificate server never logs in, so the flag does nothing there.
+		if r.Gmail.Bool && r.Auth != "certificate" {
+			servers[i].Authentication = AuthGmail
 		}
 	}
 	return servers, nil

@@ -101,7 +101,8 @@ func (s *Store) authorize(ctx context.Context, srv MailServer) (MailServer, erro
 
 // refreshToken gets a new access token and stores it with its expiry. A refresh token
 // obtained through Odoo's IAP proxy belongs to Odoo's own OAuth application and cannot be
-// refreshed here; nor is Odoo 15's use_google_gmail_service flag read (issue #5).
+// refreshed here (issue #5). Odoo 15 keeps the same google_gmail columns; its
+// use_google_gmail_service servers arrive here as gmail ones (readMailServers).
 func (s *Store) refreshToken(ctx context.Context, srv MailServer, refresh string) (MailServer,
 	error) {
 	cols := oauthColumns[srv.Authentication]

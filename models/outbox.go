@@ -382,7 +382,7 @@ func (s *Store) serverFor(ctx context.Context, j *job) (MailServer, error) {
 	case j.server != nil:
 		srv = *j.server
 	case j.serverID != 0:
-		servers, err := mailServersByID(ctx, s.db, j.serverID)
+		servers, err := s.mailServersByID(ctx, s.db, j.serverID)
 		if err != nil {
 			return MailServer{}, err
 		}

@@ -38,7 +38,13 @@ func newOutboxEnv(t *testing.T, opt catcher.Options) *outboxEnv {
 
 func newOutboxEnvB(t testing.TB, opt catcher.Options) *outboxEnv {
 	t.Helper()
-	dsn, name := modeltest.NewDatabase(t, modeltest.Own18)
+	return newOutboxEnvOn(t, modeltest.Own18, opt)
+}
+
+// newOutboxEnvOn is newOutboxEnv on a database of another Odoo version.
+func newOutboxEnvOn(t testing.TB, tmpl modeltest.Template, opt catcher.Options) *outboxEnv {
+	t.Helper()
+	dsn, name := modeltest.NewDatabase(t, tmpl)
 	e := &outboxEnv{dsn: dsn, name: name, mails: catcher.New(opt)}
 	if err := e.mails.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)

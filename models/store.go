@@ -24,7 +24,10 @@ type DBInfo struct {
 	TOTP         bool   // auth_totp is installed and res_users has totp_secret
 	// PersonalServers: ir_mail_server has Odoo 19's owner_user_id (per-user servers).
 	PersonalServers bool
-	Modules         map[string]bool
+	// GmailFlag: ir_mail_server has Odoo 15's use_google_gmail_service, the boolean that
+	// switches Gmail OAuth on before smtp_authentication had a gmail value (16+).
+	GmailFlag bool
+	Modules   map[string]bool
 }
 
 // Serie returns the Odoo series as Odoo prints it, e.g. "18.0".
@@ -203,6 +206,13 @@ func readShape(ctx context.Context, db *sqlx.DB, info *DBInfo) error {
 	if err != nil {
 		return err
 	}
+	info.GmailFlag, err = hasColumn(ctx, db, "ir_mail_server", "use_google_gmail_service")
+	if err != nil {
+		return err
+	}
+	// Upgrading to 16 moves the flag into smtp_authentication but leaves the column behind;
+	// Odoo 16+ no longer reads it, so neither may odoo-shim.
+	info.GmailFlag = info.GmailFlag && info.Major == 15
 	if info.Major >= 18 && info.StoredTokens {
 		info.StoredTokens = false // a leftover column from an upgrade; 18 signs its tokens
 	}

@@ -207,8 +207,7 @@ func serversToCheck(ctx context.Context, store *models.Store, name string) (
 func checkServer(ctx context.Context, store *models.Store, sender *mail.Sender,
 	srv models.MailServer, from string, w io.Writer) bool {
 	fmt.Fprintf(w, "%s: %s:%d, encryption %s, authentication %s%s\n", srv.Label(), srv.Host,
-		srv.Port, cmp.Or(srv.Encryption, "none"), cmp.Or(srv.Authentication, "none"),
-		userPart(srv))
+		srv.Port, cmp.Or(srv.Encryption, "none"), authPart(store.Info(), srv), userPart(srv))
 	if !srv.Active && srv.ID != 0 {
 		fmt.Fprintln(w, "  (archived: Odoo never picks it for mail)")
 	}
@@ -269,6 +268,15 @@ func senderNote(srv models.MailServer, from string) string {
 		"rewrites such a From to the account and Microsoft 365 refuses it, unless %s is a "+
 		"verified send-as address (set from_filter to match what the account may send)",
 		srv.User, from, from)
+}
+
+// authPart names the authentication; on Odoo 15 a gmail one comes from the
+// use_google_gmail_service flag, the row's smtp_authentication being login.
+func authPart(info models.DBInfo, srv models.MailServer) string {
+	if srv.Authentication == models.AuthGmail && info.GmailFlag {
+		return models.AuthGmail + " (use_google_gmail_service)"
+	}
+	return cmp.Or(srv.Authentication, "none")
 }
 
 func userPart(srv models.MailServer) string {
