@@ -92,6 +92,9 @@ type Mail struct {
 	Instance      string `mapstructure:"instance"`
 	// Keep is how long the outbox keeps what it did with a mail.
 	Keep time.Duration `mapstructure:"keep"`
+	// ResendUnconfirmed sends again, with the same Message-Id, a mail that went out whole
+	// without a reply from the server, instead of keeping it unconfirmed.
+	ResendUnconfirmed bool `mapstructure:"resend_unconfirmed"`
 	// GmailTokenURL and OutlookTokenURL are the OAuth token endpoints.
 	GmailTokenURL   string `mapstructure:"gmail_token_url"`
 	OutlookTokenURL string `mapstructure:"outlook_token_url"`
@@ -151,6 +154,7 @@ func defaults() map[string]any {
 		"mail.daily_quota":          0,
 		"mail.instance":             "",
 		"mail.keep":                 "2160h",
+		"mail.resend_unconfirmed":   false,
 		"mail.gmail_token_url":      "https://oauth2.googleapis.com/token",
 		"mail.outlook_token_url":    "https://login.microsoftonline.com/common/oauth2/v2.0/token",
 		"smtp.server":               "localhost",

@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -26,6 +27,10 @@ type deadlineConn struct {
 
 	mu      sync.Mutex
 	expired bool
+
+	// failedWrites counts writes that returned an error. Once a message's end of data has
+	// been written without one, the server may hold the mail even if no reply comes.
+	failedWrites atomic.Int64
 }
 
 // newDeadlineConn wraps c for ctx. The returned stop function detaches it from ctx.
@@ -72,6 +77,15 @@ func (c *deadlineConn) clamp(t time.Time) time.Time {
 		t = c.ctxEnd
 	}
 	return t
+}
+
+// Write implements net.Conn.
+func (c *deadlineConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		c.failedWrites.Add(1)
+	}
+	return n, err
 }
 
 // SetDeadline implements net.Conn.

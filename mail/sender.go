@@ -57,10 +57,10 @@ var _ models.Mailer = (*Sender)(nil)
 func (s *Sender) Send(ctx context.Context, srv models.MailServer, mails []models.ResetMail) (
 	[]error, error) {
 	results := make([]error, len(mails))
-	err := s.SendEach(ctx, srv, mails, func(i int, err error) bool {
+	err := s.SendEach(ctx, srv, mails, models.SendHooks{Report: func(i int, err error) bool {
 		results[i] = err
 		return true
-	})
+	}})
 	if err != nil {
 		return nil, err
 	}
@@ -69,12 +69,12 @@ func (s *Sender) Send(ctx context.Context, srv models.MailServer, mails []models
 
 var _ models.StreamMailer = (*Sender)(nil)
 
-// SendEach is Send reporting each mail's outcome to report as soon as the server has
-// answered for it, before the next mail goes out; report is called once per mail, in
-// order, until it returns false. The error is a failure that stopped the batch before any
-// mail.
+// SendEach is Send reporting each mail's outcome to hooks.Report as soon as the server has
+// answered for it, before the next mail goes out; Report is called once per mail, in
+// order, until it returns false. hooks.Committing is called before each end of data. The
+// error is a failure that stopped the batch before any mail.
 func (s *Sender) SendEach(ctx context.Context, srv models.MailServer,
-	mails []models.ResetMail, report func(i int, err error) bool) error {
+	mails []models.ResetMail, hooks models.SendHooks) error {
 	if len(mails) == 0 {
 		return nil
 	}
@@ -96,7 +96,7 @@ func (s *Sender) SendEach(ctx context.Context, srv models.MailServer,
 		}
 	}
 	// One transaction at a time: go-smtp's client does not pipeline (RFC 2920).
-	sess.sendAll(ctx, mails, report)
+	sess.sendAll(ctx, mails, hooks)
 	s.release(key, sess)
 	return nil
 }
@@ -321,10 +321,15 @@ func (ss *session) login(ctx context.Context, srv models.MailServer) (string, er
 
 // sendAll delivers each mail in turn and reports each outcome.
 func (ss *session) sendAll(ctx context.Context, mails []models.ResetMail,
-	report func(int, error) bool) {
+	hooks models.SendHooks) {
+	report := hooks.Report
 	failed := 0
 	for i, m := range mails {
-		broken, err := ss.deliver(ctx, m)
+		var commit func() error
+		if hooks.Committing != nil {
+			commit = func() error { return hooks.Committing(i) }
+		}
+		broken, err := ss.deliver(ctx, m, commit)
 		more := report(i, err)
 		if err == nil && more {
 			continue
@@ -350,9 +355,10 @@ func (ss *session) sendAll(ctx context.Context, mails []models.ResetMail,
 	ss.log.Debug("smtp_batch_done", "server", ss.label, "mails", len(mails), "failed", failed)
 }
 
-// deliver runs one mail transaction. broken reports whether the connection is unusable
-// afterwards.
-func (ss *session) deliver(ctx context.Context, m models.ResetMail) (broken bool, err error) {
+// deliver runs one mail transaction, calling commit (when set) just before the end of data.
+// broken reports whether the connection is unusable afterwards.
+func (ss *session) deliver(ctx context.Context, m models.ResetMail, commit func() error) (
+	broken bool, err error) {
 	msg, err := BuildMessage(m, BuildOptions{Now: ss.now(), Hostname: ss.hostname})
 	if err != nil {
 		return false, classify(ctx, ss.label, models.StageData, err)
@@ -373,14 +379,46 @@ func (ss *session) deliver(ctx context.Context, m models.ResetMail) (broken bool
 		return ss.abort(ctx, models.StageData, err)
 	}
 	if _, err := w.Write(msg); err != nil {
-		ss.delivered = -1 // the server may have the message: never resend it
+		ss.hangUp()
 		return true, classify(ctx, ss.label, models.StageData, err)
 	}
-	if err := w.Close(); err != nil {
+	if commit != nil {
+		if err := commit(); err != nil {
+			ss.hangUp()
+			return true, &models.DeliveryError{Server: ss.label, Stage: models.StageData,
+				Temporary: true, Err: fmt.Errorf("not sent, the outbox could not record "+
+					"the attempt: %w", err)}
+		}
+	}
+	return ss.endData(ctx, w)
+}
+
+// hangUp drops the connection in the middle of a message's data. The server then has to
+// discard what it received; any later command (a polite QUIT, say) would first end the
+// data and make it take a message we gave up on.
+func (ss *session) hangUp() {
+	ss.delivered = -1
+	_ = ss.conn.Close()
+}
+
+// endData ends the message's data and reads the server's verdict. When the end of data
+// went out and no reply came, the server may have taken the mail: the error says so.
+func (ss *session) endData(ctx context.Context, w *smtp.DataCommand) (bool, error) {
+	failed := ss.conn.failedWrites.Load()
+	err := w.Close()
+	if err == nil {
+		ss.delivered++
+		return false, nil
+	}
+
+	var se *smtp.SMTPError
+	if errors.As(err, &se) || ss.conn.failedWrites.Load() != failed {
 		return ss.abort(ctx, models.StageData, err)
 	}
-	ss.delivered++
-	return false, nil
+	ss.delivered = -1
+	de := classify(ctx, ss.label, models.StageData, err)
+	de.Unconfirmed = true
+	return true, de
 }
 
 // envelope returns MAIL FROM, RCPT TO and the MAIL options for m: SIZE (go-smtp sends it only

@@ -38,25 +38,31 @@ func answer(lang string, results []result, done bool) (string, error) {
 		return T(lang, MsgMailQueued) + "\n" + T(lang, MsgMailStillSending), nil
 	}
 
-	var failed, queued []result
+	var failed, queued, unsure []result
 	for _, r := range results {
 		switch r.state {
 		case StateFailed:
 			failed = append(failed, r)
 		case StateQueued:
 			queued = append(queued, r)
+		case StateUnconfirmed:
+			unsure = append(unsure, r)
 		}
 	}
 	if len(failed) > 0 {
-		return "", newDeliveryFault(lang, results, failed, queued)
+		return "", newDeliveryFault(lang, results, failed, queued, unsure)
 	}
+	var parts []string
 	if len(queued) > 0 {
-		return T(lang, MsgMailQueued) + "\n" + outcomeLines(lang, queued), nil
+		parts = append(parts, T(lang, MsgMailQueued)+"\n"+outcomeLines(lang, queued))
 	}
-	return "", nil
+	if len(unsure) > 0 {
+		parts = append(parts, T(lang, MsgMailUnconfirmed)+"\n"+outcomeLines(lang, unsure))
+	}
+	return strings.Join(parts, "\n"), nil
 }
 
-func newDeliveryFault(lang string, all, failed, queued []result) error {
+func newDeliveryFault(lang string, all, failed, queued, unsure []result) error {
 	msg := T(lang, MsgMailDeliver)
 	var de *DeliveryError
 	if errors.As(failed[0].err, &de) && de.Refused {
@@ -68,7 +74,10 @@ func newDeliveryFault(lang string, all, failed, queued []result) error {
 	if len(queued) > 0 {
 		b.WriteString("\n" + T(lang, MsgQueuedRetried) + "\n" + outcomeLines(lang, queued))
 	}
-	if sent := len(all) - len(failed) - len(queued); sent > 0 {
+	if len(unsure) > 0 {
+		b.WriteString("\n" + T(lang, MsgMailUnconfirmed) + "\n" + outcomeLines(lang, unsure))
+	}
+	if sent := len(all) - len(failed) - len(queued) - len(unsure); sent > 0 {
 		b.WriteString("\n" + T(lang, MsgSentOf, sent, len(all)))
 	}
 	return &deliveryFault{fault: &Error{Kind: KindUserError, Message: msg, Detail: b.String()},

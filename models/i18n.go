@@ -31,6 +31,11 @@ const (
 	MsgMailQueued = "The email could not be delivered yet. It is queued and odoo-shim " +
 		"keeps trying; the link stays valid meanwhile."
 	MsgMailStillSending = "The mail server has not answered yet."
+	// MsgMailUnconfirmed heads the lines of mails whose whole content went out without a
+	// reply from the server (odoo-shim's own text).
+	MsgMailUnconfirmed = "Unconfirmed: the whole mail went out but the server did not " +
+		"answer, so it may well have arrived. It is not sent again by itself, which could " +
+		"deliver it twice; odoo-shim outbox --retry sends it again."
 	// MsgNotSent, MsgQueuedRetried, MsgSentOf and MsgNextAttempt head the per-user lines
 	// of odoo-shim's delivery answers (its own texts).
 	MsgNotSent        = "Not sent:"
@@ -107,13 +112,17 @@ var indonesian = map[string]string{
 	MsgMailQueued: "Email belum dapat dikirim. Email masuk antrean dan odoo-shim terus " +
 		"mencoba mengirimkannya; link tetap berlaku selama itu.",
 	MsgMailStillSending: "Server email belum menjawab.",
-	MsgNotSent:          "Tidak terkirim:",
-	MsgQueuedRetried:    "Dalam antrean, dicoba lagi otomatis:",
-	MsgSentOf:           "Terkirim: %d dari %d.",
-	MsgNextAttempt:      "(percobaan berikutnya sekitar %s lagi)",
-	MsgResetRequested:   "Instruksi pengaturan ulang kata sandi telah dikirim melalui email anda",
-	MsgSubjectReset:     "Reset Kata sandi",
-	MsgSubjectSignup:    "Selamat datang di Odoo",
+	MsgMailUnconfirmed: "Belum terkonfirmasi: seluruh email sudah terkirim tetapi server " +
+		"tidak menjawab, jadi kemungkinan besar email sudah sampai. Email tidak dikirim " +
+		"ulang otomatis agar tidak sampai dua kali; odoo-shim outbox --retry mengirimnya " +
+		"lagi.",
+	MsgNotSent:        "Tidak terkirim:",
+	MsgQueuedRetried:  "Dalam antrean, dicoba lagi otomatis:",
+	MsgSentOf:         "Terkirim: %d dari %d.",
+	MsgNextAttempt:    "(percobaan berikutnya sekitar %s lagi)",
+	MsgResetRequested: "Instruksi pengaturan ulang kata sandi telah dikirim melalui email anda",
+	MsgSubjectReset:   "Reset Kata sandi",
+	MsgSubjectSignup:  "Selamat datang di Odoo",
 	MsgFieldAccess: "Anda tidak memiliki hak yang mencukupi untuk mengakses field \"%s\" pada %s " +
 		"(%s). Mohon hubungi administrator sistem Anda.\n\nOperasi: %s\nUser: %d\nField:\n" +
 		"- %s (diizinkan untuk kelompok %s)",

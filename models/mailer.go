@@ -68,12 +68,24 @@ type Mailer interface {
 
 // StreamMailer is a Mailer that reports each mail's outcome as soon as the server has
 // answered for it, so that the outbox records a delivered mail before the next one goes
-// out: a crash then resends at most the mail in flight. When report returns false,
-// SendEach stops there and leaves the remaining mails untried and unreported.
+// out. Before it ends a message's data, the step after which the server may hold the mail,
+// it calls hooks.Committing, so that the outbox knows which mails a crash leaves in doubt.
 type StreamMailer interface {
 	Mailer
-	SendEach(ctx context.Context, server MailServer, mails []ResetMail,
-		report func(i int, err error) bool) error
+	SendEach(ctx context.Context, server MailServer, mails []ResetMail, hooks SendHooks) error
+}
+
+// SendHooks are the calls a StreamMailer makes while it sends a batch.
+type SendHooks struct {
+	// Committing, when set, is called for mail i once its whole content has been written,
+	// just before the end of data. An error abandons mail i unsent: the connection is
+	// closed without ending the data, which makes the server discard it, and Report gets
+	// the error.
+	Committing func(i int) error
+	// Report is called once per mail, in order, as soon as the server has answered for it.
+	// When it returns false, SendEach stops there and leaves the remaining mails untried
+	// and unreported.
+	Report func(i int, err error) bool
 }
 
 // Delivery stages reported by DeliveryError.
@@ -94,7 +106,11 @@ type DeliveryError struct {
 	Text      string // the server's reply text, if any
 	Refused   bool   // the TCP connection was refused
 	Temporary bool   // a 4xx reply, a timeout or a dropped connection
-	Err       error
+	// Unconfirmed reports that the whole message, end of data included, went out and no
+	// reply came back: the server may have taken the mail, and sending it again may
+	// deliver it twice.
+	Unconfirmed bool
+	Err         error
 }
 
 // Error describes the failure for operators; it never holds a password.

@@ -29,6 +29,7 @@ type OutboxEntry struct {
 	LastError   sql.NullString `db:"last_error"`
 	CreatedAt   time.Time      `db:"created_at"`
 	SentAt      sql.NullTime   `db:"sent_at"`
+	HandedAt    sql.NullTime   `db:"handed_at"` // when its end of data went out, if it did
 	LeasedBy    sql.NullString `db:"leased_by"`
 	Leased      bool           `db:"leased"`
 }
@@ -40,7 +41,7 @@ func (s *Store) OutboxEntries(ctx context.Context, state string, limit int) ([]O
 	var out []OutboxEntry
 	err := s.db.SelectContext(ctx, &out, `
 		SELECT id, state, kind, user_id, recipient, subject, server_label, attempts,
-			next_attempt_at, last_code, last_error, created_at, sent_at, leased_by,
+			next_attempt_at, last_code, last_error, created_at, sent_at, handed_at, leased_by,
 			COALESCE(lease_until > now() AT TIME ZONE 'UTC', false) AS leased
 		FROM odoo_shim.outbox
 		WHERE $1 = '' OR state = $1
@@ -56,17 +57,20 @@ func (s *Store) OutboxEntries(ctx context.Context, state string, limit int) ([]O
 var ErrNoSuchMail = errors.New("no such mail in the outbox")
 
 // RetryMail sends a mail again. A queued mail becomes due now, with its attempts counted
-// afresh. A failed or dropped mail no longer has its body (its link was live): the user is
-// reset again, as the original caller did, which queues a new mail; its notice is
+// afresh; so does an unconfirmed one that still has its body, sent again with its own
+// Message-Id. A failed or dropped mail no longer has its body (its link was live): the
+// user is reset again, as the original caller did, which queues a new mail; its notice is
 // returned.
 func (s *Store) RetryMail(ctx context.Context, id int64) (string, error) {
 	var row struct {
-		State  string `db:"state"`
-		UserID int64  `db:"user_id"`
-		Caller int64  `db:"caller_uid"`
-		Kind   string `db:"kind"`
+		State   string `db:"state"`
+		UserID  int64  `db:"user_id"`
+		Caller  int64  `db:"caller_uid"`
+		Kind    string `db:"kind"`
+		HasBody bool   `db:"has_body"`
 	}
-	err := s.db.GetContext(ctx, &row, `SELECT state, user_id, caller_uid, kind
+	err := s.db.GetContext(ctx, &row, `SELECT state, user_id, caller_uid, kind,
+			body IS NOT NULL AS has_body
 		FROM odoo_shim.outbox WHERE id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("mail %d: %w", id, ErrNoSuchMail)
@@ -75,18 +79,19 @@ func (s *Store) RetryMail(ctx context.Context, id int64) (string, error) {
 		return "", fmt.Errorf("read mail %d: %w", id, err)
 	}
 
-	switch row.State {
-	case StateQueued:
+	switch {
+	case row.State == StateQueued || row.State == StateUnconfirmed && row.HasBody:
 		_, err := s.db.ExecContext(ctx, `UPDATE odoo_shim.outbox
-			SET next_attempt_at = now() AT TIME ZONE 'UTC', attempts = 0,
+			SET state = 'queued', handed_at = NULL,
+				next_attempt_at = now() AT TIME ZONE 'UTC', attempts = 0,
 				updated_at = now() AT TIME ZONE 'UTC'
-			WHERE id = $1 AND state = 'queued'`, id)
+			WHERE id = $1 AND state = $2`, id, row.State)
 		if err != nil {
 			return "", fmt.Errorf("retry mail %d: %w", id, err)
 		}
 		s.kick()
 		return fmt.Sprintf("mail %d is due now", id), nil
-	case StateSent:
+	case row.State == StateSent:
 		return "", fmt.Errorf("mail %d was sent already", id)
 	}
 	callCtx := map[string]any{}
@@ -102,7 +107,8 @@ func (s *Store) RetryMail(ctx context.Context, id int64) (string, error) {
 }
 
 // DropMail gives up a queued mail: its body is erased and the partner's signup state put
-// back. A mail a sender holds right now cannot be dropped until that attempt ends.
+// back. A mail a sender holds right now cannot be dropped until that attempt ends. An
+// unconfirmed mail loses its body only: its link may be in the user's mailbox.
 func (s *Store) DropMail(ctx context.Context, id int64) error {
 	return s.inTx(ctx, func(tx sqlx.ExtContext) error {
 		var state string
@@ -115,7 +121,7 @@ func (s *Store) DropMail(ctx context.Context, id int64) error {
 			return fmt.Errorf("mail %d: %w", id, ErrNoSuchMail)
 		case err != nil:
 			return fmt.Errorf("read mail %d: %w", id, err)
-		case state != StateQueued:
+		case state != StateQueued && state != StateUnconfirmed:
 			return fmt.Errorf("mail %d is %s, not queued: nothing to drop", id, state)
 		case leased:
 			return fmt.Errorf("mail %d is being sent right now; try again in a moment", id)
@@ -124,6 +130,9 @@ func (s *Store) DropMail(ctx context.Context, id int64) error {
 			SET state = 'dropped', body = NULL, updated_at = now() AT TIME ZONE 'UTC'
 			WHERE id = $1`, id); err != nil {
 			return fmt.Errorf("drop mail %d: %w", id, err)
+		}
+		if state == StateUnconfirmed {
+			return nil
 		}
 		return restoreSignup(ctx, tx, id, s.info.StoredTokens)
 	})

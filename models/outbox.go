@@ -54,12 +54,26 @@ CREATE TABLE odoo_shim.outbox (
 CREATE INDEX outbox_due ON odoo_shim.outbox (next_attempt_at, id) WHERE state = 'queued';
 CREATE INDEX outbox_sent ON odoo_shim.outbox (server_id, sent_at) WHERE state = 'sent'`
 
+// outboxHandOver records when a mail's end of data was about to go out (handed_at). A
+// mail whose sender vanished after that point may have been delivered: it becomes
+// 'unconfirmed' instead of being sent a second time.
+const outboxHandOver = `
+ALTER TABLE odoo_shim.outbox
+	ADD COLUMN handed_at timestamp,
+	DROP CONSTRAINT outbox_state_check,
+	ADD CONSTRAINT outbox_state_check
+		CHECK (state IN ('queued', 'sent', 'failed', 'dropped', 'unconfirmed'))`
+
 // Outbox states.
 const (
 	StateQueued  = "queued"
 	StateSent    = "sent"
 	StateFailed  = "failed"
 	StateDropped = "dropped"
+	// StateUnconfirmed is a mail whose whole content went out without a reply from the
+	// server, or whose sender stopped right then: the server may have taken it. It keeps
+	// its body until an operator retries or drops it, or unconfirmedKeep passes.
+	StateUnconfirmed = "unconfirmed"
 )
 
 // OutboxSettings tune the mail queue. Zero values take the defaults below.
@@ -83,6 +97,11 @@ type OutboxSettings struct {
 	// Keep is how long the metadata of sent, failed and dropped mails stays; the sender
 	// deletes older rows. Queued mails are never deleted.
 	Keep time.Duration
+	// ResendUnconfirmed sends a mail again when its whole content went out without a
+	// reply (or its sender died right then), with the same Message-Id: a mail is then never
+	// left in doubt, but may arrive twice. By default such a mail is kept as
+	// StateUnconfirmed for an operator instead.
+	ResendUnconfirmed bool
 }
 
 // Outbox defaults.
@@ -97,6 +116,9 @@ const (
 	DefaultKeep        = 90 * 24 * time.Hour
 	// sweepEvery is how often a sender deletes rows older than Keep.
 	sweepEvery = time.Hour
+	// unconfirmedKeep is how long an unconfirmed mail keeps its body (and live link) for a
+	// retry; after that a retry resets the user again, as for a failed mail.
+	unconfirmedKeep = 24 * time.Hour
 )
 
 func (o OutboxSettings) withDefaults() OutboxSettings {
@@ -320,43 +342,10 @@ func (s *Store) attemptServer(ctx context.Context, jobs []*job, more func() bool
 		return out
 	}
 
-	mails := make([]ResetMail, len(jobs))
-	for i, j := range jobs {
-		mails[i] = j.mail
+	if sm, ok := s.set.Mailer.(StreamMailer); ok {
+		return append(out, s.stream(ctx, sm, srv, jobs, more)...)
 	}
-	if sm, ok := s.set.Mailer.(StreamMailer); ok && len(jobs) > 1 {
-		// Outcomes are recorded by a second goroutine while the next mail goes out, so a
-		// batch costs the slower of SMTP and PostgreSQL rather than both. The hand-over is
-		// unbuffered: at most one accepted mail waits to be recorded besides the one being
-		// recorded, which bounds what a crash can send twice.
-		outcomes := make(chan outcome)
-		recorded := make(chan []result)
-		go func() {
-			var rs []result
-			for o := range outcomes {
-				rs = append(rs, s.finish(ctx, jobs[o.i], srv, o.err))
-			}
-			recorded <- rs
-		}()
-		reported := 0
-		err := sm.SendEach(ctx, srv, mails, func(i int, err error) bool {
-			outcomes <- outcome{i, err}
-			reported++
-			return more()
-		})
-		close(outcomes)
-		out = append(out, <-recorded...)
-		switch {
-		case err != nil:
-			out = append(out, s.finishAll(ctx, jobs[reported:], srv, err)...)
-		case reported < len(jobs):
-			// Shutting down, or out of time: the mail in flight was finished, the rest
-			// wait for the next round.
-			out = append(out, s.handBack(jobs[reported:])...)
-		}
-		return out
-	}
-
+	mails := jobMails(jobs)
 	results, err := s.set.Mailer.Send(ctx, srv, mails)
 	for i, j := range jobs {
 		e := err
@@ -366,6 +355,75 @@ func (s *Store) attemptServer(ctx context.Context, jobs []*job, more func() bool
 		out = append(out, s.finish(ctx, j, srv, e))
 	}
 	return out
+}
+
+func jobMails(jobs []*job) []ResetMail {
+	mails := make([]ResetMail, len(jobs))
+	for i, j := range jobs {
+		mails[i] = j.mail
+	}
+	return mails
+}
+
+// stream sends jobs through sm. Each mail's hand-over is recorded before its end of data
+// goes out, and its outcome as soon as the server has answered.
+func (s *Store) stream(ctx context.Context, sm StreamMailer, srv MailServer, jobs []*job,
+	more func() bool) []result {
+	var out []result
+	record := func(i int, err error) { out = append(out, s.finish(ctx, jobs[i], srv, err)) }
+	wait := func() {}
+	if len(jobs) > 1 {
+		// Outcomes are recorded by a second goroutine while the next mail goes out, so a
+		// batch costs the slower of SMTP and PostgreSQL rather than both. The hand-over is
+		// unbuffered: at most one accepted mail waits to be recorded besides the one being
+		// recorded, which bounds what a crash leaves unconfirmed.
+		outcomes := make(chan outcome)
+		recorded := make(chan []result)
+		go func() {
+			var rs []result
+			for o := range outcomes {
+				rs = append(rs, s.finish(ctx, jobs[o.i], srv, o.err))
+			}
+			recorded <- rs
+		}()
+		record = func(i int, err error) { outcomes <- outcome{i, err} }
+		wait = func() { close(outcomes); out = <-recorded }
+	}
+
+	reported := 0
+	err := sm.SendEach(ctx, srv, jobMails(jobs), SendHooks{
+		Committing: func(i int) error { return s.handOver(ctx, jobs[i]) },
+		Report: func(i int, err error) bool {
+			record(i, err)
+			reported++
+			return more()
+		},
+	})
+	wait()
+	switch {
+	case err != nil:
+		out = append(out, s.finishAll(ctx, jobs[reported:], srv, err)...)
+	case reported < len(jobs):
+		// Shutting down, or out of time: the mail in flight was finished, the rest
+		// wait for the next round.
+		out = append(out, s.handBack(jobs[reported:])...)
+	}
+	return out
+}
+
+// handOver records that j's end of data is about to go out, while j's lease still holds.
+// From here on a sender that disappears leaves j unconfirmed rather than due again.
+func (s *Store) handOver(ctx context.Context, j *job) error {
+	res, err := s.db.ExecContext(ctx, `
+		UPDATE odoo_shim.outbox SET handed_at = clock_timestamp() AT TIME ZONE 'UTC'
+		WHERE id = $1 AND lease_token = $2`, j.id, j.token)
+	if err != nil {
+		return fmt.Errorf("record hand-over of mail %d: %w", j.id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errLeaseLost
+	}
+	return nil
 }
 
 // outcome is what the mail server said about mail i of a batch.
@@ -406,11 +464,15 @@ func (s *Store) finishAll(ctx context.Context, jobs []*job, srv MailServer,
 }
 
 // finish records one attempt's outcome: sent (the body is erased), queued again after a
-// backoff, or failed for good (the body is erased and the partner's signup state put back).
+// backoff, unconfirmed, or failed for good (the body is erased and the partner's signup
+// state put back).
 func (s *Store) finish(ctx context.Context, j *job, srv MailServer, err error) result {
 	r := result{job: j, err: err, state: StateSent}
+	var de *DeliveryError
 	switch {
 	case err == nil:
+	case errors.As(err, &de) && de.Unconfirmed && !s.set.Outbox.ResendUnconfirmed:
+		r.state = StateUnconfirmed
 	case IsTemporary(err) && j.attempts+1 < s.set.Outbox.MaxAttempts:
 		r.state, r.delay = StateQueued, s.backoff(j.attempts+1)
 	default:
@@ -433,7 +495,8 @@ func (s *Store) finish(ctx context.Context, j *job, srv MailServer, err error) r
 				updated_at = now() AT TIME ZONE 'UTC',
 				next_attempt_at = (now() AT TIME ZONE 'UTC') + $6 * interval '1 millisecond',
 				sent_at = CASE WHEN $3 = 'sent' THEN now() AT TIME ZONE 'UTC' END,
-				body = CASE WHEN $3 = 'queued' THEN body END
+				body = CASE WHEN $3 IN ('queued', 'unconfirmed') THEN body END,
+				handed_at = CASE WHEN $3 <> 'queued' THEN handed_at END
 			WHERE id = $1 AND lease_token = $2`,
 			j.id, j.token, r.state, code, text, r.delay.Milliseconds())
 		if err != nil {
@@ -545,6 +608,9 @@ func (s *Store) logOutcome(j *job, srv MailServer, r result) {
 	case StateSent:
 		s.log.Info("reset mail sent", "outbox_id", j.id, "user_id", j.userID,
 			"mail_server", srv.Label(), "kind", j.mail.Kind)
+	case StateUnconfirmed:
+		s.log.Warn("reset mail unconfirmed", "outbox_id", j.id, "user_id", j.userID,
+			"mail_server", srv.Label(), "attempt", j.attempts+1, "error", r.err)
 	case StateQueued:
 		s.log.Warn("reset mail queued for retry", "outbox_id", j.id, "user_id", j.userID,
 			"mail_server", srv.Label(), "attempt", j.attempts+1, "retry_in", r.delay,
@@ -650,8 +716,16 @@ func (s *Store) RunOutbox(ctx context.Context) error {
 	}
 }
 
-// sweepOutbox deletes the rows of mails done with for longer than Keep.
+// sweepOutbox deletes the rows of mails done with for longer than Keep, and erases the
+// bodies of mails unconfirmed for longer than unconfirmedKeep.
 func (s *Store) sweepOutbox(ctx context.Context) {
+	if _, err := s.db.ExecContext(ctx, `
+		UPDATE odoo_shim.outbox SET body = NULL
+		WHERE state = 'unconfirmed' AND body IS NOT NULL
+			AND updated_at < (now() AT TIME ZONE 'UTC') - $1 * interval '1 second'`,
+		int64(unconfirmedKeep.Seconds())); err != nil && ctx.Err() == nil {
+		s.log.Error("sweep unconfirmed mails", "error", err)
+	}
 	res, err := s.db.ExecContext(ctx, `
 		DELETE FROM odoo_shim.outbox
 		WHERE state <> 'queued'
@@ -670,6 +744,9 @@ func (s *Store) sweepOutbox(ctx context.Context) {
 
 // outboxRound claims one batch of due mails and sends it; it returns how many it claimed.
 func (s *Store) outboxRound(ctx context.Context) (int, error) {
+	if err := s.settle(ctx); err != nil {
+		return 0, err
+	}
 	jobs, err := s.claim(ctx, s.set.Outbox.Batch)
 	if err != nil || len(jobs) == 0 {
 		return 0, err
@@ -682,6 +759,32 @@ func (s *Store) outboxRound(ctx context.Context) (int, error) {
 		s.attempt(ctx, group)
 	}
 	return len(jobs), nil
+}
+
+// settle decides the mails whose sender lost its lease after handing their end of data
+// over, as when it was killed: they may have been delivered. They become unconfirmed,
+// or due again with ResendUnconfirmed.
+func (s *Store) settle(ctx context.Context) error {
+	var ids []int64
+	err := s.db.SelectContext(ctx, &ids, `
+		UPDATE odoo_shim.outbox
+		SET state = CASE WHEN $1 THEN 'queued' ELSE 'unconfirmed' END,
+			handed_at = CASE WHEN $1 THEN NULL ELSE handed_at END,
+			attempts = attempts + 1, lease_until = NULL, lease_token = NULL,
+			updated_at = now() AT TIME ZONE 'UTC', last_code = NULL,
+			last_error = 'the sender stopped after the whole mail went out; the server ' ||
+				'may have taken it'
+		WHERE state = 'queued' AND handed_at IS NOT NULL
+			AND (lease_until IS NULL OR lease_until < clock_timestamp() AT TIME ZONE 'UTC')
+		RETURNING id`, s.set.Outbox.ResendUnconfirmed)
+	if err != nil {
+		return fmt.Errorf("settle interrupted mails: %w", err)
+	}
+	for _, id := range ids {
+		s.log.Warn("interrupted reset mail settled", "outbox_id", id,
+			"resent", s.set.Outbox.ResendUnconfirmed)
+	}
+	return nil
 }
 
 // claim leases up to n due mails to this instance.
@@ -700,7 +803,7 @@ func (s *Store) claim(ctx context.Context, n int) ([]*job, error) {
 				$1 * interval '1 millisecond',
 			lease_token = $2, leased_by = $3
 		FROM (SELECT id FROM odoo_shim.outbox
-			WHERE state = 'queued' AND body IS NOT NULL
+			WHERE state = 'queued' AND body IS NOT NULL AND handed_at IS NULL
 				AND next_attempt_at <= clock_timestamp() AT TIME ZONE 'UTC'
 				AND (lease_until IS NULL OR lease_until < clock_timestamp() AT TIME ZONE 'UTC')
 			ORDER BY next_attempt_at, id

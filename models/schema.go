@@ -41,6 +41,7 @@ var migrations = []migration{
 		ALTER TABLE odoo_shim.outbox
 			ADD COLUMN prior_signup_token varchar,
 			ADD COLUMN prior_signup_expiration timestamp`},
+	{"0005_outbox_hand_over", outboxHandOver},
 }
 
 // migrate brings odoo-shim's schema up to date. Several instances may start at once on one

@@ -50,8 +50,8 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("outbox", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("config", "", "YAML configuration `file`")
-	state := fs.String("state", "", "list only mails in this `state` (queued, sent, failed, "+
-		"dropped)")
+	state := fs.String("state", "", "list only mails in this `state` (queued, sent, "+
+		"unconfirmed, failed, dropped)")
 	limit := fs.Int("limit", 50, "list at most `n` mails, newest first")
 	retry := fs.Int64("retry", 0, "send mail `id` again now")
 	drop := fs.Int64("drop", 0, "give up queued mail `id` and put the user's signup state back")
@@ -65,9 +65,11 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("outbox takes no arguments, only flags (got %q)", fs.Arg(0))
 	}
 	switch *state {
-	case "", models.StateQueued, models.StateSent, models.StateFailed, models.StateDropped:
+	case "", models.StateQueued, models.StateSent, models.StateFailed, models.StateDropped,
+		models.StateUnconfirmed:
 	default:
-		return fmt.Errorf("--state %q: not one of queued, sent, failed, dropped", *state)
+		return fmt.Errorf("--state %q: not one of queued, sent, unconfirmed, failed, "+
+			"dropped", *state)
 	}
 
 	_, store, sender, err := openForCommand(ctx, *file, stderr)
@@ -118,6 +120,8 @@ func printOutbox(w io.Writer, entries []models.OutboxEntry) {
 		switch {
 		case e.SentAt.Valid:
 			when = "sent " + e.SentAt.Time.Format(time.DateTime)
+		case e.State == models.StateUnconfirmed && e.HandedAt.Valid:
+			when = "went out " + e.HandedAt.Time.Format(time.DateTime)
 		case e.State == models.StateQueued && e.Leased:
 			when = "sending (" + e.LeasedBy.String + ")"
 		case e.State == models.StateQueued:

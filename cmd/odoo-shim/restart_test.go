@@ -8,11 +8,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-smtp"
 
 	"github.com/odoo-shim/odoo-shim/mail/catcher"
 	"github.com/odoo-shim/odoo-shim/models/modeltest"
@@ -58,100 +63,230 @@ func buildBinary(t testing.TB) string {
 	return bin
 }
 
-// The real binary is killed with SIGKILL in the middle of a batch and started again: every
-// mail arrives, none is lost, and a mail sent twice (the one in flight at the kill) carries
-// the same Message-Id, which the catcher counts once.
-func TestKillAndRestart(t *testing.T) {
-	bin := buildBinary(t)
-	dsn, db := modeltest.NewDatabase(t, modeltest.Own18)
-	mails := catcher.New(catcher.Options{OnData: func([]byte) error {
-		time.Sleep(3 * time.Millisecond) // a batch takes long enough to be cut
-		return nil
-	}})
-	if err := mails.Start("127.0.0.1:0"); err != nil {
+// shimEnv is a database whose mail server is an in-process catcher, for real binaries.
+type shimEnv struct {
+	bin, dsn, db string
+	mails        *catcher.Catcher
+}
+
+func newShimEnv(t *testing.T, opt catcher.Options) *shimEnv {
+	e := &shimEnv{bin: buildBinary(t), mails: catcher.New(opt)}
+	e.dsn, e.db = modeltest.NewDatabase(t, modeltest.Own18)
+	if err := e.mails.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	defer mails.Close()
-	host, port, _ := net.SplitHostPort(mails.Addr())
-	modeltest.Exec(t, db, fmt.Sprintf(`UPDATE ir_mail_server SET smtp_host = '%s',
+	t.Cleanup(func() { e.mails.Close() })
+	host, port, _ := net.SplitHostPort(e.mails.Addr())
+	modeltest.Exec(t, e.db, fmt.Sprintf(`UPDATE ir_mail_server SET smtp_host = '%s',
 		smtp_port = %s, smtp_encryption = 'none', smtp_user = NULL, smtp_pass = NULL`,
 		host, port))
-	const n = 300
-	ids := addSantri(t, db, n)
+	return e
+}
 
-	addr := freeAddr(t)
-	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "serve")
-		cmd.Env = append(os.Environ(), "ODOO_SHIM_DATABASE_DSN="+dsn,
-			"ODOO_SHIM_LISTEN="+addr, "ODOO_SHIM_LOG_LEVEL=warn", "ODOO_SHIM_MAIL_WAIT=50ms",
-			"ODOO_SHIM_MAIL_TIMEOUT=1s", "ODOO_SHIM_MAIL_LEASE=3s", "ODOO_SHIM_MAIL_POLL=50ms",
-			"ODOO_SHIM_MAIL_BATCH=40")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		waitHealthy(t, "http://"+addr)
-		return cmd
+// serve starts `odoo-shim serve` on addr with the environment's database and extra
+// settings, and waits until it answers.
+func (e *shimEnv) serve(t *testing.T, addr string, env ...string) *exec.Cmd {
+	cmd := exec.Command(e.bin, "serve")
+	cmd.Env = append(os.Environ(), "ODOO_SHIM_DATABASE_DSN="+e.dsn,
+		"ODOO_SHIM_LISTEN="+addr, "ODOO_SHIM_LOG_LEVEL=warn", "ODOO_SHIM_MAIL_TIMEOUT=1s",
+		"ODOO_SHIM_MAIL_LEASE=3s", "ODOO_SHIM_MAIL_POLL=50ms", "ODOO_SHIM_MAIL_BATCH=40")
+	cmd.Env = append(cmd.Env, env...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
 	}
+	waitHealthy(t, "http://"+addr)
+	return cmd
+}
 
-	first := start()
+// stop ends a serve with SIGTERM, as an operator would, when the test ends.
+func stop(t *testing.T, cmd *exec.Cmd) {
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("serve after SIGTERM: %v", err)
+		}
+	})
+}
+
+// resetAll asks the instance at addr to reset ids in one XML-RPC call.
+func (e *shimEnv) resetAll(t *testing.T, addr string, ids []int) {
 	resp, err := http.Post("http://"+addr+"/xmlrpc/2/object", "text/xml",
-		strings.NewReader(resetBody(db, ids)))
+		strings.NewReader(resetBody(e.db, ids)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+}
+
+// settled waits until no outbox row is queued any more and returns the message ids by
+// state.
+func (e *shimEnv) settled(t *testing.T, ctx context.Context) map[string][]string {
+	sqlDB := openTestDB(t, e.db)
+	for {
+		var rows []struct {
+			State string `db:"state"`
+			ID    string `db:"message_id"`
+		}
+		if err := sqlDB.Select(&rows, `SELECT state, message_id FROM odoo_shim.outbox`); err != nil {
+			t.Fatal(err)
+		}
+		byState := map[string][]string{}
+		for _, r := range rows {
+			byState[r.State] = append(byState[r.State], r.ID)
+		}
+		if len(byState["queued"]) == 0 {
+			return byState
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%d mails still queued", len(byState["queued"]))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// The real binary is killed with SIGKILL while the server holds the whole of one mail
+// and has not answered yet, then started again. No mail is lost: every one reaches the
+// server. By default none is sent twice either: the mail in flight, and any whose
+// acceptance was not recorded yet, are left unconfirmed for an operator, since the server
+// may have taken them (it did). With mail.resend_unconfirmed they are sent again instead,
+// with the same Message-Id, and those alone arrive twice.
+func TestKillAndRestart(t *testing.T) {
+	tests := []struct {
+		name   string
+		resend bool
+	}{
+		{"unconfirmed kept", false},
+		{"unconfirmed resent", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { killAndRestart(t, tt.resend) })
+	}
+}
+
+func killAndRestart(t *testing.T, resend bool) {
+	const n, killAt = 300, 75
+	held, release := make(chan string, 1), make(chan struct{})
+	var seen atomic.Int32
+	e := newShimEnv(t, catcher.Options{OnData: func(msg []byte) error {
+		if seen.Add(1) == killAt {
+			held <- messageID(msg)
+			<-release
+		}
+		return nil
+	}})
+	ids := addSantri(t, e.db, n)
+	addr := freeAddr(t)
+	env := []string{"ODOO_SHIM_MAIL_WAIT=50ms",
+		"ODOO_SHIM_MAIL_RESEND_UNCONFIRMED=" + strconv.FormatBool(resend)}
+
+	first := e.serve(t, addr, env...)
+	e.resetAll(t, addr, ids)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if _, err := mails.Wait(ctx, n/4); err != nil {
-		t.Fatal(err)
+	var inFlight string
+	select {
+	case inFlight = <-held:
+	case <-ctx.Done():
+		t.Fatal("the mail to hold never arrived")
 	}
 	if err := first.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	_ = first.Wait()
-	atKill := len(mails.Messages())
-	if atKill >= n {
-		t.Fatalf("all %d mails went out before the kill; the test proves nothing", atKill)
-	}
+	close(release) // the server takes the mail; its answer goes nowhere
 
-	second := start()
-	defer func() {
-		_ = second.Process.Signal(syscall.SIGTERM)
-		if err := second.Wait(); err != nil {
-			t.Errorf("serve after SIGTERM: %v", err)
-		}
-	}()
-	for len(mails.ByMessageID()) < n && ctx.Err() == nil {
-		time.Sleep(50 * time.Millisecond)
-	}
+	stop(t, e.serve(t, addr, env...))
+	byState := e.settled(t, ctx)
+	counts := e.mails.ByMessageID()
+	total := len(e.mails.Messages())
+	unsure := byState["unconfirmed"]
+	t.Logf("killed at mail %d; %d received, %d distinct; %d unconfirmed", killAt, total,
+		len(counts), len(unsure))
 
-	counts := mails.ByMessageID()
-	total := len(mails.Messages())
-	t.Logf("%d mails out at the kill; %d received in all, %d distinct", atKill, total,
-		len(counts))
 	if len(counts) != n || counts[""] != 0 {
-		t.Fatalf("%d distinct Message-Ids; want %d", len(counts), n)
+		t.Fatalf("%d distinct Message-Ids received; want all %d", len(counts), n)
 	}
-	if total-len(counts) > 2 {
-		t.Errorf("%d mails were sent twice; at most the ones in flight at the kill may be "+
-			"(one per sender: the call's first attempt, the background sender)",
-			total-len(counts))
-	}
-	var queued []string
-	sqlDB := openTestDB(t, db)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		queued = nil
-		if err := sqlDB.Select(&queued, `SELECT message_id FROM odoo_shim.outbox
-			WHERE state <> 'sent' OR body IS NOT NULL`); err != nil {
-			t.Fatal(err)
+	if resend {
+		if counts[inFlight] != 2 || total-n > 2 || len(byState["sent"]) != n {
+			t.Errorf("in flight received %d times, %d sent twice, %d sent; want 2, at "+
+				"most 2 (the one in flight, one waiting to be recorded), %d",
+				counts[inFlight], total-n, len(byState["sent"]), n)
 		}
-		if len(queued) == 0 {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
+		return
 	}
-	if len(queued) != 0 {
-		t.Errorf("%d outbox rows not recorded as sent (or with a body left)", len(queued))
+	if total != n {
+		t.Errorf("%d mails received twice; want none", total-n)
+	}
+	if !slices.Contains(unsure, inFlight) || len(unsure) > 2 ||
+		len(byState["sent"])+len(unsure) != n {
+		t.Errorf("unconfirmed %v, %d sent; want the one in flight (%s), at most one more, "+
+			"and the rest sent", unsure, len(byState["sent"]), inFlight)
+	}
+	out := runOutboxCmd(t, e, "--state", "unconfirmed")
+	if strings.Count(out, " unconfirmed ") != len(unsure) || strings.Contains(out, "token") {
+		t.Errorf("odoo-shim outbox --state unconfirmed printed:\n%s", out)
+	}
+}
+
+// runOutboxCmd runs `odoo-shim outbox` with args on the environment's database.
+func runOutboxCmd(t *testing.T, e *shimEnv, args ...string) string {
+	cmd := exec.Command(e.bin, append([]string{"outbox"}, args...)...)
+	cmd.Env = append(os.Environ(), "ODOO_SHIM_DATABASE_DSN="+e.dsn, "ODOO_SHIM_LOG_LEVEL=warn")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("odoo-shim outbox %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+var messageIDRe = regexp.MustCompile(`(?m)^Message-Id: (\S+)\r$`)
+
+func messageID(msg []byte) string {
+	if m := messageIDRe.FindSubmatch(msg); m != nil {
+		return string(m[1])
+	}
+	return ""
+}
+
+// Two separate serve processes share one outbox. The mail server is down while 300
+// mails are queued, then comes back slowly: both instances deliver, and no mail arrives
+// twice.
+func TestTwoInstancesOneOutbox(t *testing.T) {
+	const n = 300
+	var down atomic.Bool
+	down.Store(true)
+	e := newShimEnv(t, catcher.Options{OnMail: func(string) error {
+		if down.Load() {
+			return &smtp.SMTPError{Code: 450, Message: "mailbox busy"}
+		}
+		time.Sleep(2 * time.Millisecond) // one instance cannot empty the queue alone
+		return nil
+	}})
+	ids := addSantri(t, e.db, n)
+	retry := []string{"ODOO_SHIM_MAIL_RETRY_BASE=50ms", "ODOO_SHIM_MAIL_RETRY_MAX=100ms",
+		"ODOO_SHIM_MAIL_MAX_ATTEMPTS=1000"}
+	a, b := freeAddr(t), freeAddr(t)
+	stop(t, e.serve(t, a, append(retry, "ODOO_SHIM_MAIL_INSTANCE=shim-a")...))
+	stop(t, e.serve(t, b, append(retry, "ODOO_SHIM_MAIL_INSTANCE=shim-b")...))
+
+	e.resetAll(t, a, ids)
+	down.Store(false)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	byState := e.settled(t, ctx)
+
+	var by []string
+	if err := openTestDB(t, e.db).Select(&by, `SELECT DISTINCT leased_by
+		FROM odoo_shim.outbox WHERE state = 'sent' ORDER BY 1`); err != nil {
+		t.Fatal(err)
+	}
+	total, counts := len(e.mails.Messages()), e.mails.ByMessageID()
+	t.Logf("%d received, %d distinct, sent by %v", total, len(counts), by)
+	if len(byState["sent"]) != n || total != n || len(counts) != n {
+		t.Errorf("%d sent, %d received, %d distinct; want %d of each",
+			len(byState["sent"]), total, len(counts), n)
+	}
+	if !slices.Equal(by, []string{"shim-a", "shim-b"}) {
+		t.Errorf("sent by %v; want both instances", by)
 	}
 }

@@ -170,7 +170,7 @@ func storeSettings(cfg *config.Config, log *slog.Logger, m models.Mailer) models
 		Outbox: models.OutboxSettings{Wait: mc.Wait, MaxAttempts: mc.MaxAttempts,
 			RetryBase: mc.RetryBase, RetryMax: mc.RetryMax, Lease: mc.Lease, Poll: mc.Poll,
 			Batch: mc.Batch, RatePerMinute: mc.RatePerMinute, DailyQuota: mc.DailyQuota,
-			Instance: mc.Instance, Keep: mc.Keep},
+			Instance: mc.Instance, Keep: mc.Keep, ResendUnconfirmed: mc.ResendUnconfirmed},
 		Tokens: &oauth.Refresher{GmailURL: mc.GmailTokenURL, OutlookURL: mc.OutlookTokenURL},
 		MessageID: func() string {
 			// crypto/rand does not fail; an empty id would let the mailer make one.

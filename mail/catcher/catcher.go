@@ -51,6 +51,10 @@ type Options struct {
 	GreetingDelay time.Duration
 	// DropData, when it returns true, drops the connection in the middle of the message.
 	DropData func() bool
+	// DropAfterData, when it returns true, keeps the message it received whole and drops
+	// the connection without a reply: a server that took the mail while its answer was
+	// lost on the way back.
+	DropAfterData func() bool
 	// AuthError, when set, is the reply to a rejected login instead of 535 5.7.8 (Gmail's
 	// 534 5.7.9 for an account that needs an App Password, say).
 	AuthError *smtp.SMTPError

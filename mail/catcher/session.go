@@ -141,6 +141,10 @@ func (s *session) Data(r io.Reader) error {
 		From: s.from, To: s.to, Data: data, Received: time.Now(),
 		TLS: s.tls, User: s.user, Conn: s.conn, Size: s.size, UTF8: s.utf8,
 	})
+	if drop := s.c.opt.DropAfterData; drop != nil && drop() {
+		_ = s.nc.Close()
+		return errors.New("connection dropped after the message was taken, as staged")
+	}
 	return nil
 }
 

@@ -1,0 +1,75 @@
+package mail
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/odoo-shim/odoo-shim/mail/catcher"
+	"github.com/odoo-shim/odoo-shim/models"
+)
+
+// Committing runs once per mail, after its content and before its end of data. When it
+// fails the mail is abandoned: the server, never given the end of data, keeps nothing.
+// When the server takes the whole mail and its answer is lost, the error says the mail
+// is unconfirmed; a refusal at the end of data is a definite answer.
+func TestSendCommitting(t *testing.T) {
+	refused := errors.New("outbox unavailable")
+	tests := []struct {
+		name        string
+		opt         catcher.Options
+		commit      error
+		kept        int
+		unconfirmed bool
+		code        int
+	}{
+		{"accepted", catcher.Options{}, nil, 1, false, 0},
+		{"commit fails", catcher.Options{}, refused, 0, false, 0},
+		{"answer lost", catcher.Options{DropAfterData: func() bool { return true }}, nil, 1,
+			true, 0},
+		{"refused at end of data", catcher.Options{OnData: func([]byte) error {
+			return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0},
+				Message: "content rejected"}
+		}}, nil, 0, false, 554},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := startCatcher(t, tt.opt)
+			s := testSender(nil)
+			s.Timeout = 2 * time.Second
+			var commits, reports int
+			var got error
+			err := s.SendEach(context.Background(), serverAt(t, c.Addr(), "none"),
+				[]models.ResetMail{recordedMail()}, models.SendHooks{
+					Committing: func(int) error { commits++; return tt.commit },
+					Report:     func(_ int, err error) bool { reports++; got = err; return true },
+				})
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(50 * time.Millisecond) // the catcher stores what it took
+			if commits != 1 || reports != 1 || len(c.Messages()) != tt.kept {
+				t.Fatalf("%d commits, %d reports, %d kept; want 1, 1, %d", commits, reports,
+					len(c.Messages()), tt.kept)
+			}
+			if tt.kept == 1 && !tt.unconfirmed {
+				if got != nil {
+					t.Fatalf("outcome %v; want accepted", got)
+				}
+				return
+			}
+			de := deliveryError(t, got)
+			if de.Unconfirmed != tt.unconfirmed || de.Code != tt.code ||
+				de.Stage != models.StageData {
+				t.Errorf("error %+v; want unconfirmed %v, code %d at data", de, tt.unconfirmed,
+					tt.code)
+			}
+			if errors.Is(tt.commit, refused) && (!errors.Is(de, refused) || !de.Temporary) {
+				t.Errorf("error %v; want the commit's error, temporary", de)
+			}
+		})
+	}
+}
