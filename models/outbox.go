@@ -411,17 +411,15 @@ func (s *Store) stream(ctx context.Context, sm StreamMailer, srv MailServer, job
 	return out
 }
 
+const handOverSQL = `
+	UPDATE odoo_shim.outbox SET handed_at = clock_timestamp() AT TIME ZONE 'UTC'
+	WHERE id = $1 AND lease_token = $2`
+
 // handOver records that j's end of data is about to go out, while j's lease still holds.
 // From here on a sender that disappears leaves j unconfirmed rather than due again.
 func (s *Store) handOver(ctx context.Context, j *job) error {
-	res, err := s.db.ExecContext(ctx, `
-		UPDATE odoo_shim.outbox SET handed_at = clock_timestamp() AT TIME ZONE 'UTC'
-		WHERE id = $1 AND lease_token = $2`, j.id, j.token)
-	if err != nil {
+	if err := leaseHeld(s.stmts.handOver.ExecContext(ctx, j.id, j.token)); err != nil {
 		return fmt.Errorf("record hand-over of mail %d: %w", j.id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errLeaseLost
 	}
 	return nil
 }
@@ -463,6 +461,29 @@ func (s *Store) finishAll(ctx context.Context, jobs []*job, srv MailServer,
 	return out
 }
 
+const outcomeSQL = `
+	UPDATE odoo_shim.outbox
+	SET state = $3, attempts = attempts + 1, last_code = $4, last_error = $5,
+		lease_until = NULL, lease_token = NULL,
+		updated_at = now() AT TIME ZONE 'UTC',
+		next_attempt_at = (now() AT TIME ZONE 'UTC') + $6 * interval '1 millisecond',
+		sent_at = CASE WHEN $3 = 'sent' THEN now() AT TIME ZONE 'UTC' END,
+		body = CASE WHEN $3 IN ('queued', 'unconfirmed') THEN body END,
+		handed_at = CASE WHEN $3 <> 'queued' THEN handed_at END
+	WHERE id = $1 AND lease_token = $2`
+
+// leaseHeld turns the result of a write guarded by a lease token into errLeaseLost when
+// it changed nothing.
+func leaseHeld(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errLeaseLost
+	}
+	return nil
+}
+
 // finish records one attempt's outcome: sent (the body is erased), queued again after a
 // backoff, unconfirmed, or failed for good (the body is erased and the partner's signup
 // state put back).
@@ -481,35 +502,20 @@ func (s *Store) finish(ctx context.Context, j *job, srv MailServer, err error) r
 	s.logOutcome(j, srv, r)
 
 	code, text := errorSummary(err)
-	// Only a failure writes two tables; a sent or requeued mail is one statement, which
-	// saves the two round trips of a transaction on every mail of a large batch.
-	record := s.inTx
+	args := []any{j.id, j.token, r.state, code, text, r.delay.Milliseconds()}
+	var werr error
 	if r.state != StateFailed {
-		record = s.autocommit
-	}
-	werr := record(ctx, func(tx sqlx.ExtContext) error {
-		res, err := tx.ExecContext(ctx, `
-			UPDATE odoo_shim.outbox
-			SET state = $3, attempts = attempts + 1, last_code = $4, last_error = $5,
-				lease_until = NULL, lease_token = NULL,
-				updated_at = now() AT TIME ZONE 'UTC',
-				next_attempt_at = (now() AT TIME ZONE 'UTC') + $6 * interval '1 millisecond',
-				sent_at = CASE WHEN $3 = 'sent' THEN now() AT TIME ZONE 'UTC' END,
-				body = CASE WHEN $3 IN ('queued', 'unconfirmed') THEN body END,
-				handed_at = CASE WHEN $3 <> 'queued' THEN handed_at END
-			WHERE id = $1 AND lease_token = $2`,
-			j.id, j.token, r.state, code, text, r.delay.Milliseconds())
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errLeaseLost
-		}
-		if r.state == StateFailed {
+		// Only a failure writes two tables; a sent or requeued mail is one prepared
+		// statement, one round trip on every mail of a large batch.
+		werr = leaseHeld(s.stmts.outcome.ExecContext(ctx, args...))
+	} else {
+		werr = s.inTx(ctx, func(tx sqlx.ExtContext) error {
+			if err := leaseHeld(tx.ExecContext(ctx, outcomeSQL, args...)); err != nil {
+				return err
+			}
 			return restoreSignup(ctx, tx, j.id, s.info.StoredTokens)
-		}
-		return nil
-	})
+		})
+	}
 	if werr != nil {
 		s.log.Error("record mail outcome", "outbox_id", j.id, "state", r.state, "error", werr)
 	}
@@ -646,11 +652,6 @@ func (s *Store) inTx(ctx context.Context, fn func(sqlx.ExtContext) error) error 
 		return err
 	}
 	return tx.Commit()
-}
-
-// autocommit runs fn's single statement outside a transaction block.
-func (s *Store) autocommit(_ context.Context, fn func(sqlx.ExtContext) error) error {
-	return fn(s.db)
 }
 
 // IsTemporary reports whether a delivery failure may pass by itself: a refused or dropped

@@ -64,6 +64,33 @@ type Store struct {
 	throttle *throttle
 	work     sendWorker
 	cat      catalogState // the fields of res.users and res.partner, read on first use
+	stmts    outboxStmts
+}
+
+// outboxStmts are the statements every mail of a batch runs. Prepared once, each costs
+// one round trip instead of lib/pq's two for a parameterised query.
+type outboxStmts struct {
+	handOver *sql.Stmt // just before a mail's end of data
+	outcome  *sql.Stmt // a mail sent, requeued or unconfirmed
+}
+
+func (st *outboxStmts) prepare(ctx context.Context, db *sqlx.DB) error {
+	var err error
+	if st.handOver, err = db.PrepareContext(ctx, handOverSQL); err != nil {
+		return fmt.Errorf("prepare outbox statements: %w", err)
+	}
+	if st.outcome, err = db.PrepareContext(ctx, outcomeSQL); err != nil {
+		return fmt.Errorf("prepare outbox statements: %w", err)
+	}
+	return nil
+}
+
+func (st *outboxStmts) close() {
+	for _, stmt := range []*sql.Stmt{st.handOver, st.outcome} {
+		if stmt != nil {
+			_ = stmt.Close()
+		}
+	}
 }
 
 // Open connects to the Odoo database at dsn, checks that it is an Odoo database odoo-shim
@@ -91,6 +118,11 @@ func Open(ctx context.Context, dsn string, set Settings) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.stmts.prepare(ctx, db); err != nil {
+		s.stmts.close()
+		db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -113,7 +145,10 @@ func newStore(db *sqlx.DB, set Settings) *Store {
 func (s *Store) Info() DBInfo { return s.info }
 
 // Close closes the connection pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
