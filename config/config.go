@@ -6,10 +6,13 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -199,19 +202,95 @@ func Load(file string, requireDB bool) (*Config, error) {
 		}
 	}
 
+	// Values of the wrong type are found first, each with its value and where it came
+	// from; the rest of the configuration is still checked, so that one run reports all.
+	bad := checkTypes(v, file)
 	var c Config
-	if err := v.Unmarshal(&c); err != nil {
+	if err := v.Unmarshal(&c); err != nil && len(bad) == 0 {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	c.Mail.InsecureServers = splitList(c.Mail.InsecureServers)
 	if err := c.applyOdooConf(v); err != nil {
 		return nil, err
 	}
-	if err := c.validate(requireDB); err != nil {
+	if err := joinProblems(bad, c.validate(requireDB)); err != nil {
 		return nil, err
 	}
 	c.Database.DSN = withDefaultSSLMode(c.Database.DSN)
 	return &c, nil
+}
+
+// checkTypes returns, by key, the problem of every duration, number or boolean set to a
+// string that cannot be read as one. Only such keys are checked, so no secret is quoted.
+func checkTypes(v *viper.Viper, file string) map[string]error {
+	bad := map[string]error{}
+	for key, typ := range typedKeys(reflect.TypeOf(Config{}), "") {
+		raw, ok := v.Get(key).(string)
+		if !ok {
+			continue
+		}
+		raw = strings.TrimSpace(raw)
+		var err error
+		want := ""
+		switch {
+		case typ == reflect.TypeOf(time.Duration(0)):
+			_, err = time.ParseDuration(raw)
+			want = "a duration such as 30s, 5m or 1h"
+		case typ.Kind() == reflect.Int, typ.Kind() == reflect.Int64:
+			_, err = strconv.ParseInt(raw, 10, 64)
+			want = "a whole number"
+		case typ.Kind() == reflect.Bool:
+			_, err = strconv.ParseBool(raw)
+			want = "true or false"
+		default:
+			continue
+		}
+		if err != nil {
+			bad[key] = fmt.Errorf("%s: %q is not %s (%s)", key, raw, want, source(key, file))
+		}
+	}
+	return bad
+}
+
+// typedKeys maps the dotted key of every field under t to its type.
+func typedKeys(t reflect.Type, prefix string) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		key := prefix + f.Tag.Get("mapstructure")
+		if f.Type.Kind() == reflect.Struct {
+			maps.Copy(out, typedKeys(f.Type, key+"."))
+			continue
+		}
+		out[key] = f.Type
+	}
+	return out
+}
+
+// source says where key's value came from: its environment variable, else the file.
+func source(key, file string) string {
+	env := EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+	if _, ok := os.LookupEnv(env); ok || file == "" {
+		return "from " + env
+	}
+	return "in " + file
+}
+
+// joinProblems puts the type problems first, in key order, then the other problems,
+// leaving out those about a key whose value could not be read: its zero value would only
+// be reported a second time.
+func joinProblems(bad map[string]error, rest []error) error {
+	var out []error
+	for _, key := range slices.Sorted(maps.Keys(bad)) {
+		out = append(out, bad[key])
+	}
+	for _, err := range rest {
+		key, _, _ := strings.Cut(err.Error(), ":")
+		if bad[key] == nil {
+			out = append(out, err)
+		}
+	}
+	return errors.Join(out...)
 }
 
 // splitList splits comma-separated entries, as a list set in one environment variable
@@ -274,7 +353,8 @@ func (c *Config) applyOdooConf(v *viper.Viper) error {
 	return nil
 }
 
-func (c *Config) validate(requireDB bool) error {
+// validate returns every problem of the configuration.
+func (c *Config) validate(requireDB bool) []error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
@@ -308,7 +388,7 @@ func (c *Config) validate(requireDB bool) error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		add("log.format: %q is neither text nor json", c.Log.Format)
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 func (c *Config) validateMail() []error {

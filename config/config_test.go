@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -255,5 +256,31 @@ func TestListDB(t *testing.T) {
 	t.Setenv("ODOO_SHIM_DATABASE_LIST_DB", "true")
 	if c, err = Load("", true); err != nil || !c.Database.ListDB {
 		t.Errorf("Load with the variable set: %+v, %v; want it to win over odoo.conf", c, err)
+	}
+}
+
+// Values of the wrong type are reported with the value and where it came from, all at
+// once and together with the other problems.
+func TestTypeProblemsReportedWithTheRest(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "shim.yaml")
+	if err := os.WriteFile(file, []byte("mail:\n  batch: many\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ODOO_SHIM_DATABASE_DSN", "postgres://odoo@localhost/odoo")
+	t.Setenv("ODOO_SHIM_MAIL_TIMEOUT", "abc")
+	t.Setenv("ODOO_SHIM_PROXY_MODE", "maybe")
+	t.Setenv("ODOO_SHIM_LISTEN", "nonsense")
+	_, err := Load(file, true)
+	if err == nil {
+		t.Fatal("Load succeeded")
+	}
+	want := []string{
+		`mail.batch: "many" is not a whole number (in ` + file + `)`,
+		`mail.timeout: "abc" is not a duration such as 30s, 5m or 1h (from ODOO_SHIM_MAIL_TIMEOUT)`,
+		`proxy_mode: "maybe" is not true or false (from ODOO_SHIM_PROXY_MODE)`,
+		`listen: "nonsense" is not host:port`,
+	}
+	if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", err, strings.Join(want, "\n"))
 	}
 }
