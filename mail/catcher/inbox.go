@@ -25,7 +25,9 @@ var (
 // http.StripPrefix:
 //
 //	GET /                    the messages, newest first
-//	GET /{n}                 message n (from 1): headers, text part, its links
+//	GET /{n}                 message n (from 1): headers, text part, its links, and its
+//	                         HTML part in a sandboxed frame
+//	GET /{n}.html            message n's HTML part, sandboxed, loading nothing from elsewhere
 //	GET /{n}.eml             message n as received
 //	GET /latest.json?to=ADDR the newest message to ADDR as JSON; 404 when there is none
 func (c *Catcher) Handler() http.Handler {
@@ -37,7 +39,8 @@ func (c *Catcher) Handler() http.Handler {
 		// The messages carry live reset links: keep them out of caches and referrers.
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Referrer-Policy", "no-referrer")
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; "+
+			"style-src 'unsafe-inline'; frame-src 'self'")
 		if r.URL.Path == "" {
 			redirectToDir(w, r)
 			return
@@ -97,7 +100,7 @@ type messageView struct {
 func (c *Catcher) serveMessage(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	raw := strings.HasSuffix(id, ".eml")
-	n, err := strconv.Atoi(strings.TrimSuffix(id, ".eml"))
+	n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSuffix(id, ".eml"), ".html"))
 	msgs := c.Messages()
 	if err != nil || n < 1 || n > len(msgs) {
 		http.NotFound(w, r)
@@ -105,6 +108,10 @@ func (c *Catcher) serveMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	m := msgs[n-1]
 
+	if strings.HasSuffix(id, ".html") {
+		serveHTMLPart(w, r, m)
+		return
+	}
 	if raw {
 		w.Header().Set("Content-Type", "message/rfc822")
 		disposition := fmt.Sprintf(`attachment; filename="message-%d.eml"`, n)
@@ -121,6 +128,39 @@ func (c *Catcher) serveMessage(w http.ResponseWriter, r *http.Request) {
 		User:     m.User,
 		parsed:   parse(m.Data),
 	})
+}
+
+// htmlPartPolicy confines a mail's HTML part: no script, nothing loaded from elsewhere
+// (images inline only), and links that leave the frame only when clicked.
+const htmlPartPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; " +
+	"sandbox allow-top-navigation-by-user-activation allow-popups " +
+	"allow-popups-to-escape-sandbox"
+
+// serveHTMLPart serves m's HTML part as the mail client would show it. Its links open in
+// the whole window, as a reset link should, not inside the inbox's frame.
+func serveHTMLPart(w http.ResponseWriter, r *http.Request, m Message) {
+	body := parse(m.Data).HTML
+	if body == "" {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Security-Policy", htmlPartPolicy)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write([]byte(withTopTarget(body)))
+}
+
+// withTopTarget adds <base target="_top"> to the head of page, or before it when it has
+// no head.
+func withTopTarget(page string) string {
+	const base = `<base target="_top">`
+	lower := strings.ToLower(page)
+	if i := strings.Index(lower, "<head"); i >= 0 {
+		if j := strings.IndexByte(page[i:], '>'); j >= 0 {
+			at := i + j + 1
+			return page[:at] + base + page[at:]
+		}
+	}
+	return base + page
 }
 
 // latest is the JSON answer of /latest.json.

@@ -53,8 +53,11 @@ func TestInboxPages(t *testing.T) {
 			[]string{"<script>"}},
 		{"/dev/mail/1", 200,
 			[]string{"&lt;script&gt;", `href="1.eml"`, "Open this link:",
-				`href="https://erp.example.com/web/reset_password?db=x&amp;token=`},
+				`href="https://erp.example.com/web/reset_password?db=x&amp;token=`,
+				`<iframe src="1.html"`},
 			[]string{"<script>"}},
+		{"/dev/mail/1.html", 200, []string{`<base target="_top"><p>hi</p>`}, nil},
+		{"/dev/mail/2.html", 404, nil, nil},
 		{"/dev/mail/1.eml", 200, []string{sample}, nil},
 		{"/dev/mail/2", 404, nil, nil},
 		{"/dev/mail/x.eml", 404, nil, nil},
@@ -68,6 +71,12 @@ func TestInboxPages(t *testing.T) {
 			if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
 				t.Errorf("Cache-Control = %q, want no-store", cc)
 			}
+			csp := resp.Header.Get("Content-Security-Policy")
+			if !strings.HasPrefix(csp, "default-src 'none'") ||
+				tt.status == 200 && strings.HasSuffix(tt.path, ".html") &&
+					!strings.Contains(csp, "sandbox ") {
+				t.Errorf("Content-Security-Policy = %q", csp)
+			}
 			for _, w := range tt.want {
 				if !strings.Contains(body, w) {
 					t.Errorf("body lacks %q:\n%s", w, body)
@@ -79,6 +88,20 @@ func TestInboxPages(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestWithTopTarget(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"<p>x</p>", `<base target="_top"><p>x</p>`},
+		{"<!DOCTYPE html><html><HEAD lang=id><title>t</title></head>",
+			`<!DOCTYPE html><html><HEAD lang=id><base target="_top"><title>t</title></head>`},
+		{"<head", `<base target="_top"><head`},
+	}
+	for _, tt := range tests {
+		if got := withTopTarget(tt.in); got != tt.want {
+			t.Errorf("withTopTarget(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }
 
