@@ -34,11 +34,25 @@ const (
 	testFailed      = "Connection Test Failed! Here is what we got instead:\n %s"
 )
 
+// Odoo 18's texts for its button that reads the server's ESMTP SIZE into max_email_size
+// (mail.md §3.7), kept verbatim. The details are "<server name>: <HumanSize>".
+const (
+	SizeMissingText = `The server "%s" doesn't return the maximum email size.`
+	SizeUpdatedText = "Email maximum size updated (%s)."
+)
+
 // TestResult is the outcome of Test.
 type TestResult struct {
 	OK      bool
 	Message string                // Odoo's outcome text
 	Err     *models.DeliveryError // the failure, nil when OK
+	// Greeted: the connection got as far as EHLO and login, so SizeOK and MaxSize are
+	// known even when a later step failed.
+	Greeted bool
+	// SizeOK: the server announced a maximum message size (ESMTP SIZE with a number), of
+	// MaxSize bytes; 0 means it sets no fixed limit (RFC 1870).
+	SizeOK  bool
+	MaxSize int64
 }
 
 // Test does what Odoo's Test Connection button does: connect, secure and log in as srv
@@ -57,6 +71,14 @@ func (s *Sender) Test(ctx context.Context, srv models.MailServer, from string) T
 		_ = sess.conn.Close() // no QUIT: the server must not take the unfinished message
 	}()
 
+	r := testTransaction(ctx, sess, from)
+	r.Greeted = true
+	r.SizeOK, r.MaxSize = announcedSize(sess.client)
+	return r
+}
+
+// testTransaction runs MAIL FROM, RCPT TO and DATA up to the server's 354.
+func testTransaction(ctx context.Context, sess *session, from string) TestResult {
 	if err := sess.client.Mail(from, nil); err != nil {
 		return testOutcome(classify(ctx, sess.label, models.StageSender, err), from)
 	}
@@ -67,6 +89,35 @@ func (s *Sender) Test(ctx context.Context, srv models.MailServer, from string) T
 		return testOutcome(classify(ctx, sess.label, models.StageData, err), from)
 	}
 	return TestResult{OK: true, Message: TestOK}
+}
+
+// announcedSize reads the ESMTP SIZE of the last EHLO reply (after STARTTLS, the second
+// one). Like Odoo, a SIZE without a value counts as none; so does one that is not a number.
+func announcedSize(c *smtp.Client) (bool, int64) {
+	ok, param := c.Extension("SIZE")
+	if !ok {
+		return false, 0
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(param), 10, 64)
+	if err != nil || n < 0 {
+		return false, 0
+	}
+	return true, n
+}
+
+// HumanSize writes a byte count as Odoo's human_size does in its messages: two decimals
+// and a binary unit ("10.00 Mb"), and Python's False for zero.
+func HumanSize(bytes float64) string {
+	if bytes == 0 {
+		return "False"
+	}
+	units := []string{"bytes", "Kb", "Mb", "Gb", "Tb"}
+	i := 0
+	for bytes >= 1024 && i < len(units)-1 {
+		bytes /= 1024
+		i++
+	}
+	return strconv.FormatFloat(bytes, 'f', 2, 64) + " " + units[i]
 }
 
 // testOutcome picks Odoo's text for a failure, as its exception handlers do.

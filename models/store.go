@@ -27,7 +27,9 @@ type DBInfo struct {
 	// GmailFlag: ir_mail_server has Odoo 15's use_google_gmail_service, the boolean that
 	// switches Gmail OAuth on before smtp_authentication had a gmail value (16+).
 	GmailFlag bool
-	Modules   map[string]bool
+	// MaxEmailSize: ir_mail_server has Odoo 18's max_email_size (MB).
+	MaxEmailSize bool
+	Modules      map[string]bool
 }
 
 // Serie returns the Odoo series as Odoo prints it, e.g. "18.0".
@@ -248,6 +250,10 @@ func readShape(ctx context.Context, db *sqlx.DB, info *DBInfo) error {
 	// Upgrading to 16 moves the flag into smtp_authentication but leaves the column behind;
 	// Odoo 16+ no longer reads it, so neither may odoo-shim.
 	info.GmailFlag = info.GmailFlag && info.Major == 15
+	info.MaxEmailSize, err = hasColumn(ctx, db, "ir_mail_server", "max_email_size")
+	if err != nil {
+		return err
+	}
 	if info.Major >= 18 && info.StoredTokens {
 		info.StoredTokens = false // a leftover column from an upgrade; 18 signs its tokens
 	}

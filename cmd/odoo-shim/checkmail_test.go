@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -81,5 +82,74 @@ func TestCheckMailGmail15(t *testing.T) {
 	if err := openTestDB(t, db).Get(&stored, `SELECT google_gmail_access_token
 		FROM ir_mail_server`); err != nil || stored != "ya29.fresh" {
 		t.Errorf("stored token %q, %v; want the refreshed one", stored, err)
+	}
+}
+
+// On Odoo 18 check-mail compares the server's SIZE with Odoo's limit for it, warns when
+// Odoo's is larger, and --update-size stores the server's, as Odoo's button does.
+func TestCheckMailSize18(t *testing.T) {
+	mails, db := checkMailDB(t, modeltest.Own18, catcher.Options{MaxMessageBytes: 5 << 20})
+	out, err := runCmd(t, "check-mail")
+	if err != nil || !strings.Contains(out, "  Connection Test Successful!\n  Size: the "+
+		"server accepts messages of up to 5.00 Mb (SIZE 5242880)\n  Odoo's limit for it: "+
+		"10.00 Mb (base.default_max_email_size 10 MB)\n  Warning: Odoo keeps attachments "+
+		"in mails for this server up to 10.00 Mb, but the server accepts only 5.00 Mb: "+
+		"mails in between are refused (552)") ||
+		!strings.Contains(out, "run check-mail 1 --update-size") {
+		t.Fatalf("check-mail = %v:\n%s", err, out)
+	}
+
+	out, err = runCmd(t, "check-mail", "1", "--update-size")
+	if err != nil || !strings.Contains(out, "  Email maximum size updated (Demo mail "+
+		"catcher: 5.00 Mb).\n") || !strings.Contains(out, "  Odoo's limit for it: 5.00 Mb "+
+		"(max_email_size 5 MB)\n") || strings.Contains(out, "Warning") {
+		t.Fatalf("check-mail --update-size = %v:\n%s", err, out)
+	}
+	var stored float64
+	if err := openTestDB(t, db).Get(&stored, `SELECT max_email_size
+		FROM ir_mail_server`); err != nil || stored != 5 {
+		t.Errorf("max_email_size %v, %v; want 5", stored, err)
+	}
+	if n := len(mails.Messages()); n != 0 {
+		t.Errorf("the tests delivered %d messages", n)
+	}
+}
+
+// A server that announces SIZE without a number gets Odoo's message and no update; a
+// parameter that is not a number is named.
+func TestCheckMailSizeMissing(t *testing.T) {
+	_, db := checkMailDB(t, modeltest.Own18, catcher.Options{MaxMessageBytes: -1})
+	modeltest.Exec(t, db, `INSERT INTO ir_config_parameter (key, value)
+		VALUES ('base.default_max_email_size', 'ten')`)
+	out, err := runCmd(t, "check-mail", "--update-size")
+	if !errors.Is(err, errFailed) || !strings.Contains(out, "  Connection Test Successful!\n"+
+		`  The server "Demo mail catcher" doesn't return the maximum email size.`+"\n") ||
+		!strings.Contains(out, "Size: the server announces no maximum message size") ||
+		!strings.Contains(out, `Warning: base.default_max_email_size is "ten", not a number`) {
+		t.Fatalf("check-mail --update-size = %v:\n%s", err, out)
+	}
+	var stored *float64
+	if err := openTestDB(t, db).Get(&stored, `SELECT max_email_size
+		FROM ir_mail_server`); err != nil || stored != nil {
+		t.Errorf("max_email_size %v, %v; want it left empty", stored, err)
+	}
+}
+
+// Before Odoo 18 there is no max_email_size: check-mail reports the server's SIZE only,
+// and --update-size refuses, before any connection, in plain words.
+func TestCheckMailSize16(t *testing.T) {
+	mails, _ := checkMailDB(t, modeltest.Seeded16, catcher.Options{MaxMessageBytes: 5 << 20})
+	out, err := runCmd(t, "check-mail")
+	if err != nil || !strings.Contains(out, "  Size: the server accepts messages of up to "+
+		"5.00 Mb (SIZE 5242880)\n") || strings.Contains(out, "Odoo's limit") {
+		t.Fatalf("check-mail = %v:\n%s", err, out)
+	}
+	conns := mails.Connections()
+	_, err = runCmd(t, "check-mail", "--update-size")
+	if err == nil || err.Error() != "--update-size: ir_mail_server.max_email_size does not "+
+		"exist before Odoo 18 (this database runs Odoo 16.0); nothing to update, the mail "+
+		"server's own limit is what counts" || mails.Connections() != conns {
+		t.Errorf("--update-size on 16 = %v, after %d more connections", err,
+			mails.Connections()-conns)
 	}
 }

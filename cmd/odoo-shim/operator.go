@@ -151,6 +151,8 @@ func runCheckMail(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	file := fs.String("config", "", "YAML configuration `file`")
 	from := fs.String("from", "", "sender `address` when the server has no from_filter "+
 		"(default: the admin user's e-mail)")
+	update := fs.Bool("update-size", false, "store each server's announced maximum size "+
+		"(ESMTP SIZE) as its max_email_size, as Odoo 18's button does (Odoo 18+)")
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
@@ -164,6 +166,11 @@ func runCheckMail(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	defer store.Close()
 	defer sender.Close()
+	if *update && !store.Info().MaxEmailSize {
+		return fmt.Errorf("--update-size: %w (this database runs Odoo %s); nothing to "+
+			"update, the mail server's own limit is what counts", models.ErrNoMaxEmailSize,
+			store.Info().Serie())
+	}
 
 	servers, err := serversToCheck(ctx, store, fs.Arg(0))
 	if err != nil {
@@ -171,7 +178,7 @@ func runCheckMail(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	failed := false
 	for _, srv := range servers {
-		if !checkServer(ctx, store, sender, srv, *from, stdout) {
+		if !checkServer(ctx, store, sender, srv, checkOptions{*from, *update}, stdout) {
 			failed = true
 		}
 	}
@@ -207,20 +214,50 @@ func serversToCheck(ctx context.Context, store *models.Store, name string) (
 	return nil, fmt.Errorf("no ir_mail_server with id or name %q", name)
 }
 
-// checkServer tests one server and prints Odoo's outcome and what to fix.
+// checkOptions are check-mail's flags: the test sender and whether to store the size.
+type checkOptions struct {
+	from       string
+	updateSize bool
+}
+
+// checkServer tests one server and prints Odoo's outcome, what to fix and how its size
+// limit compares with Odoo's.
 func checkServer(ctx context.Context, store *models.Store, sender *mail.Sender,
-	srv models.MailServer, from string, w io.Writer) bool {
+	srv models.MailServer, opt checkOptions, w io.Writer) bool {
 	fmt.Fprintf(w, "%s: %s:%d, encryption %s, authentication %s%s\n", srv.Label(), srv.Host,
 		srv.Port, cmp.Or(srv.Encryption, "none"), authPart(store.Info(), srv), userPart(srv))
 	if !srv.Active && srv.ID != 0 {
 		fmt.Fprintln(w, "  (archived: Odoo never picks it for mail)")
 	}
 
-	testFrom, err := testSenderFor(ctx, store, srv, from)
+	testFrom, err := testSenderFor(ctx, store, srv, opt.from)
 	if err != nil {
 		fmt.Fprintf(w, "  %s\n", err)
 		return false
 	}
+	r := testServer(ctx, store, sender, srv, testFrom)
+
+	fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(r.Message, "\n", "\n  "))
+	ok := r.OK
+	if r.OK {
+		if note := senderNote(srv, testFrom); note != "" {
+			fmt.Fprintf(w, "  Note: %s\n", note)
+		}
+	} else if hint := r.Err.Hint(); hint != "" {
+		fmt.Fprintf(w, "  What to fix: %s.\n", hint)
+	}
+	if r.OK && opt.updateSize {
+		ok = updateSize(ctx, store, srv, r, w)
+	}
+	if r.Greeted {
+		reportSize(ctx, store, srv, r, w)
+	}
+	return ok
+}
+
+// testServer runs Odoo's connection test on srv, after refreshing its OAuth token.
+func testServer(ctx context.Context, store *models.Store, sender *mail.Sender,
+	srv models.MailServer, testFrom string) mail.TestResult {
 	prepared, err := store.PrepareServer(ctx, srv)
 	var r mail.TestResult
 	if err != nil {
@@ -233,18 +270,7 @@ func checkServer(ctx context.Context, store *models.Store, sender *mail.Sender,
 	} else {
 		r = sender.Test(ctx, prepared, testFrom)
 	}
-
-	fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(r.Message, "\n", "\n  "))
-	if r.OK {
-		if note := senderNote(srv, testFrom); note != "" {
-			fmt.Fprintf(w, "  Note: %s\n", note)
-		}
-		return true
-	}
-	if hint := r.Err.Hint(); hint != "" {
-		fmt.Fprintf(w, "  What to fix: %s.\n", hint)
-	}
-	return false
+	return r
 }
 
 func testSenderFor(ctx context.Context, store *models.Store, srv models.MailServer,

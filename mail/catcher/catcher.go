@@ -37,7 +37,7 @@ type Options struct {
 	// Mechanisms are the AUTH mechanisms offered when Users is set, among "PLAIN" and
 	// "LOGIN"; nil means both.
 	Mechanisms      []string
-	MaxMessageBytes int64 // 0 means DefaultMaxMessageBytes
+	MaxMessageBytes int64 // 0 means DefaultMaxMessageBytes; < 0 no limit, a bare SIZE
 
 	// Hooks to stage failures: a non-nil error refuses the command. Return an
 	// *smtp.SMTPError to choose the reply; any other error becomes a 451 (554 for OnData).
@@ -97,7 +97,7 @@ func New(opt Options) *Catcher {
 	if opt.Domain == "" {
 		opt.Domain = DefaultDomain
 	}
-	if opt.MaxMessageBytes <= 0 {
+	if opt.MaxMessageBytes == 0 {
 		opt.MaxMessageBytes = DefaultMaxMessageBytes
 	}
 	if opt.Mechanisms == nil {
@@ -149,7 +149,7 @@ func (c *Catcher) newServer() *smtp.Server {
 	s.Domain = c.opt.Domain
 	s.ReadTimeout = ioTimeout
 	s.WriteTimeout = ioTimeout
-	s.MaxMessageBytes = c.opt.MaxMessageBytes
+	s.MaxMessageBytes = max(c.opt.MaxMessageBytes, 0)
 	s.MaxRecipients = maxRecipients
 	s.EnableSMTPUTF8 = true
 	s.ErrorLog = slogAdapter{c.opt.Logger}
