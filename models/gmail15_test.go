@@ -69,6 +69,28 @@ func TestGmailFlagOdoo15(t *testing.T) {
 	}
 }
 
+// Odoo 15 logs in only with a user, and never with a certificate: the flag changes
+// nothing on such rows.
+func TestGmailFlagWithoutLogin15(t *testing.T) {
+	e := newOutboxEnvOn(t, modeltest.Derived15, catcher.Options{})
+	modeltest.Exec(t, e.name, `UPDATE ir_mail_server SET use_google_gmail_service = true,
+		smtp_user = NULL;
+		INSERT INTO ir_mail_server (name, smtp_host, smtp_port, smtp_authentication,
+			smtp_encryption, smtp_user, use_google_gmail_service, sequence, active)
+		VALUES ('cert', 'localhost', 465, 'certificate', 'ssl', 'tu@gmail.test', true, 20,
+			true)`)
+	s := e.store(t, models.OutboxSettings{})
+	servers, err := s.AllMailServers(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(servers) != 2 || servers[0].Authentication != "login" ||
+		servers[1].Authentication != "certificate" {
+		t.Errorf("servers %+v; want the login and the certificate server as they are",
+			servers)
+	}
+}
+
 // A database upgraded to 16 keeps the use_google_gmail_service column, which Odoo 16 no
 // longer reads: a row with it still set stays a password server.
 func TestGmailFlagLeftOver16(t *testing.T) {

@@ -82,8 +82,9 @@ func (s *Store) readMailServers(ctx context.Context, q sqlx.QueryerContext, wher
 			Active: r.Active.Bool,
 		}
 		// Odoo 15's google_gmail logs in with XOAUTH2 wherever the base module would log in
-		// with a password; a certificate server never logs in, so the flag does nothing there.
-		if r.Gmail.Bool && r.Auth != "certificate" {
+		// with a password; a certificate server, or one without a user, never logs in, so
+		// the flag does nothing there.
+		if r.Gmail.Bool && r.Auth != "certificate" && r.User.String != "" {
 			servers[i].Authentication = AuthGmail
 		}
 	}
