@@ -156,9 +156,9 @@ The web client's button, as the Odoo 18 web client sends it:
   curl -b /tmp/odoo-shim-jar -H 'Content-Type: application/json' -d '{"id":1,"jsonrpc":"2.0","method":"call","params":{"args":[[6]],"kwargs":{"context":{"lang":"id_ID"}},"method":"action_reset_password","model":"res.users"}}' %[1]s/web/dataset/call_button/res.users/action_reset_password
 `, url, db)
 	if c != nil {
-		fmt.Fprintf(w, "\nPostgreSQL: psql -h 127.0.0.1 -p %d -U %s %s   (data in %s,\n"+
-			"kept between runs; \"make clean\" removes .data to start afresh).\n",
-			c.Port, pgcluster.Superuser, db, c.Dir)
+		fmt.Fprintf(w, "\nPostgreSQL: PGPASSFILE=%s psql -h 127.0.0.1 -p %d -U %s %s\n"+
+			"  (data in %s, kept between runs; \"make clean\" removes .data to start "+
+			"afresh).\n", c.PassFile(), c.Port, pgcluster.Superuser, db, c.Dir)
 	} else {
 		fmt.Fprintf(w, "\nDatabase: %s\n", config.RedactDSN(dsn))
 	}

@@ -2,17 +2,22 @@
 // binaries (initdb, pg_ctl, psql): the embedded default behind `odoo-shim demo` and the
 // database the integration tests run against. The cluster listens on 127.0.0.1 on a port of
 // its own, keeps its socket in its own directory, and runs as an unprivileged user when the
-// caller is root, because PostgreSQL refuses to run as root.
+// caller is root, because PostgreSQL refuses to run as root. Its superuser has a random
+// password, kept in a file only the caller can read: other local users and processes
+// cannot log in to it.
 package pgcluster
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -34,11 +39,12 @@ const Superuser = "postgres"
 
 // Cluster is a running private PostgreSQL cluster.
 type Cluster struct {
-	Dir  string // holds data/, sock/ and the server log
-	Port int
-	bin  string
-	cred *syscall.Credential
-	log  string
+	Dir      string // holds data/, sock/ and the server log
+	Port     int
+	bin      string
+	cred     *syscall.Credential
+	log      string
+	password string // the superuser's
 }
 
 // ErrInUse reports a cluster directory that another live process is using.
@@ -66,11 +72,17 @@ func Start(ctx context.Context, dir string) (*Cluster, error) {
 	}
 	c.log = filepath.Join(c.Dir, "postgres.log")
 
-	if err := c.initdb(ctx); err != nil {
+	fresh, err := c.initdb(ctx)
+	if err != nil {
 		return nil, err
 	}
 	if err := c.start(ctx); err != nil {
 		return nil, err
+	}
+	if !fresh {
+		if err := c.requirePassword(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return c, c.claim()
 }
@@ -98,10 +110,20 @@ func (c *Cluster) liveOwner() int {
 	return pid
 }
 
-// DSN returns a libpq URL for database name on this cluster, as the superuser.
+// DSN returns a libpq URL for database name on this cluster, as the superuser, with its
+// password.
 func (c *Cluster) DSN(name string) string {
-	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", Superuser, c.Port, name)
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(Superuser, c.password),
+		Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port)), Path: "/" + name,
+		RawQuery: "sslmode=disable"}
+	return u.String()
 }
+
+// PassFile is a libpq password file (PGPASSFILE) that lets psql log in as the superuser.
+func (c *Cluster) PassFile() string { return filepath.Join(c.Dir, "pgpass") }
+
+// passwordFile holds the superuser's password; only the caller can read it.
+func (c *Cluster) passwordFile() string { return filepath.Join(c.Dir, "superuser.password") }
 
 // Exec runs one SQL statement (or several separated by semicolons) in database db.
 func (c *Cluster) Exec(ctx context.Context, db, sql string) error {
@@ -222,17 +244,119 @@ func relocated(dir string) string {
 	return filepath.Join(os.TempDir(), "odoo-shim-pg-"+hex.EncodeToString(sum[:6]))
 }
 
-func (c *Cluster) initdb(ctx context.Context) error {
+// initdb creates the cluster unless dir holds one already; fresh reports that it did.
+// Connections over TCP need the superuser's password; the socket is in the cluster's own
+// directory, for the cluster's own user.
+func (c *Cluster) initdb(ctx context.Context) (fresh bool, err error) {
+	if err := c.loadPassword(); err != nil {
+		return false, err
+	}
 	if _, err := os.Stat(filepath.Join(c.dataDir(), "PG_VERSION")); err == nil {
+		return false, nil
+	}
+
+	// initdb runs as the cluster's user and reads the password from a file of its own,
+	// removed at once.
+	pw := filepath.Join(c.Dir, "initdb.pw")
+	if err := os.WriteFile(pw, []byte(c.password+"\n"), 0o600); err != nil {
+		return false, fmt.Errorf("initdb: %w", err)
+	}
+	defer os.Remove(pw)
+	if c.cred != nil {
+		if err := os.Chown(pw, int(c.cred.Uid), int(c.cred.Gid)); err != nil {
+			return false, fmt.Errorf("initdb: %w", err)
+		}
+	}
+	err = c.run(ctx, "initdb", "-D", c.dataDir(), "-U", Superuser, "--pwfile", pw,
+		"--auth-host=scram-sha-256", "--auth-local=peer", "--encoding=UTF8",
+		"--locale=C.UTF-8", "--no-sync")
+	if err != nil {
+		return false, fmt.Errorf("initdb: %w", err)
+	}
+	return true, nil
+}
+
+// loadPassword reads the superuser's password, making one on first use, and writes the
+// libpq password file psql uses.
+func (c *Cluster) loadPassword() error {
+	data, err := os.ReadFile(c.passwordFile())
+	switch {
+	case err == nil:
+		c.password = strings.TrimSpace(string(data))
+	case errors.Is(err, os.ErrNotExist):
+		var b [18]byte
+		_, _ = rand.Read(b[:])
+		c.password = hex.EncodeToString(b[:])
+		if err := os.WriteFile(c.passwordFile(), []byte(c.password+"\n"), 0o600); err != nil {
+			return fmt.Errorf("cluster password: %w", err)
+		}
+	default:
+		return fmt.Errorf("cluster password: %w", err)
+	}
+	line := "127.0.0.1:*:*:" + Superuser + ":" + c.password + "\n"
+	if err := os.WriteFile(c.PassFile(), []byte(line), 0o600); err != nil {
+		return fmt.Errorf("cluster password: %w", err)
+	}
+	return nil
+}
+
+// requirePassword brings a cluster made by an older odoo-shim, which let any local
+// connection in as the superuser, up to date: the superuser gets the password and TCP
+// connections must give it. It changes nothing on a cluster that already asks for it.
+func (c *Cluster) requirePassword(ctx context.Context) error {
+	hba := filepath.Join(c.dataDir(), "pg_hba.conf")
+	data, err := os.ReadFile(hba)
+	if err != nil {
+		return fmt.Errorf("cluster access rules: %w", err)
+	}
+	rules, changed := withPasswords(string(data))
+	if !changed {
 		return nil
 	}
 
-	err := c.run(ctx, "initdb", "-D", c.dataDir(), "-U", Superuser, "--auth=trust",
-		"--encoding=UTF8", "--locale=C.UTF-8", "--no-sync")
-	if err != nil {
-		return fmt.Errorf("initdb: %w", err)
+	// Still open to trust: the password is set over psql with the old rules, then the
+	// new rules are loaded.
+	// psql quotes the variable; a statement on -c would not expand it.
+	if c.script(ctx, "ALTER ROLE "+quoteIdent(Superuser)+" PASSWORD :'pw'",
+		"pw="+c.password) != nil {
+		// psql's error may quote the statement, password included.
+		return fmt.Errorf("set the cluster superuser's password failed (log in %s)", c.log)
 	}
-	return nil
+	if err := os.WriteFile(hba, []byte(rules), 0o600); err != nil {
+		return fmt.Errorf("cluster access rules: %w", err)
+	}
+	return c.run(ctx, "pg_ctl", "reload", "-D", c.dataDir())
+}
+
+// script runs sql, read from standard input, in the postgres database with the psql
+// variables vars ("name=value").
+func (c *Cluster) script(ctx context.Context, sql string, vars ...string) error {
+	var args []string
+	for _, v := range vars {
+		args = append(args, "-v", v)
+	}
+	_, err := c.outputIn(ctx, "postgres", strings.NewReader(sql+"\n"), args...)
+	return err
+}
+
+// withPasswords turns pg_hba.conf rules that trust every connection into ones that ask
+// TCP connections for a password and let local ones in only as their own system user.
+func withPasswords(rules string) (string, bool) {
+	lines := strings.Split(rules, "\n")
+	changed := false
+	for i, line := range lines {
+		f := strings.Fields(line)
+		if len(f) < 4 || f[len(f)-1] != "trust" || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		method := "scram-sha-256"
+		if f[0] == "local" {
+			method = "peer"
+		}
+		lines[i] = strings.Join(append(f[:len(f)-1], method), " ")
+		changed = true
+	}
+	return strings.Join(lines, "\n"), changed
 }
 
 func (c *Cluster) start(ctx context.Context) error {
@@ -268,12 +392,18 @@ func (c *Cluster) psql(ctx context.Context, db string, args ...string) error {
 }
 
 func (c *Cluster) output(ctx context.Context, db string, args ...string) (string, error) {
+	return c.outputIn(ctx, db, nil, args...)
+}
+
+func (c *Cluster) outputIn(ctx context.Context, db string, stdin io.Reader,
+	args ...string) (string, error) {
 	base := []string{"-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
 		"-p", strconv.Itoa(c.Port), "-U", Superuser, "-d", db}
 	cmd := exec.CommandContext(ctx, filepath.Join(c.bin, "psql"), append(base, args...)...)
-	cmd.Env = append(os.Environ(), "PGOPTIONS=-c client_min_messages=warning")
+	cmd.Env = append(os.Environ(), "PGOPTIONS=-c client_min_messages=warning",
+		"PGPASSFILE="+c.PassFile())
 	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &out, &stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("psql %s: %w: %s", db, err, lastLines(stderr.String(), 5))
 	}

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -80,4 +84,75 @@ func TestStartRespectsLiveOwner(t *testing.T) {
 		t.Errorf("restarted cluster: %v", err)
 	}
 	c = c2
+}
+
+// The superuser needs its password over TCP, and psql finds it in PassFile. A cluster an
+// older odoo-shim made with trust authentication is brought to the same state.
+func TestPasswordRequired(t *testing.T) {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "pgcluster-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	c, err := Start(ctx, dir)
+	if errors.Is(err, ErrNoPostgres) && os.Getenv("ODOO_SHIM_REQUIRE_PG") == "" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Stop() })
+	assertPassword(t, c)
+
+	// What an older cluster looked like: trust for everyone, no password.
+	hba := filepath.Join(c.dataDir(), "pg_hba.conf")
+	data, err := os.ReadFile(hba)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusting := strings.NewReplacer("scram-sha-256", "trust", "peer", "trust").
+		Replace(string(data))
+	if err := os.WriteFile(hba, []byte(trusting), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.run(ctx, "pg_ctl", "reload", "-D", c.dataDir()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(c.passwordFile())
+
+	c2, err := Start(ctx, dir)
+	if err != nil {
+		t.Fatalf("Start over a trusting cluster: %v", err)
+	}
+	t.Cleanup(func() { c2.Stop() })
+	if c2.password == c.password {
+		t.Error("the password was not renewed")
+	}
+	assertPassword(t, c2)
+}
+
+// assertPassword checks that psql without the password is refused and with it let in.
+func assertPassword(t *testing.T, c *Cluster) {
+	t.Helper()
+	ctx := context.Background()
+	if err := c.Exec(ctx, "postgres", "SELECT 1"); err != nil {
+		t.Fatalf("psql with the password file: %v", err)
+	}
+	cmd := exec.Command(filepath.Join(c.bin, "psql"), "-X", "-w", "-h", "127.0.0.1", "-p",
+		strconv.Itoa(c.Port), "-U", Superuser, "-d", "postgres", "-c", "SELECT 1")
+	cmd.Env = append(os.Environ(), "PGPASSFILE=/dev/null", "PGPASSWORD=")
+	if out, err := cmd.CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "password") {
+		t.Errorf("psql without the password: %v, %s; want a password refusal", err, out)
+	}
+	if info, err := os.Stat(c.passwordFile()); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("password file: %v, %v; want mode 0600", info, err)
+	}
+	if !strings.Contains(c.DSN("x"), ":"+c.password+"@127.0.0.1:") {
+		t.Errorf("DSN %q lacks the password", c.DSN("x"))
+	}
 }
