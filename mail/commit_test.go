@@ -37,39 +37,40 @@ func TestSendCommitting(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := startCatcher(t, tt.opt)
-			s := testSender(nil)
-			s.Timeout = 2 * time.Second
-			var commits, reports int
-			var got error
-			err := s.SendEach(context.Background(), serverAt(t, c.Addr(), "none"),
-				[]models.ResetMail{recordedMail()}, models.SendHooks{
-					Committing: func(int) error { commits++; return tt.commit },
-					Report:     func(_ int, err error) bool { reports++; got = err; return true },
-				})
-			if err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(50 * time.Millisecond) // the catcher stores what it took
-			if commits != 1 || reports != 1 || len(c.Messages()) != tt.kept {
-				t.Fatalf("%d commits, %d reports, %d kept; want 1, 1, %d", commits, reports,
-					len(c.Messages()), tt.kept)
-			}
-			if tt.kept == 1 && !tt.unconfirmed {
-				if got != nil {
-					t.Fatalf("outcome %v; want accepted", got)
+			eachPath(t, func(t *testing.T, s *Sender) {
+				c := startCatcher(t, tt.opt)
+				s.Timeout = 2 * time.Second
+				var commits, reports int
+				var got error
+				err := s.SendEach(context.Background(), serverAt(t, c.Addr(), "none"),
+					[]models.ResetMail{recordedMail()}, models.SendHooks{
+						Committing: func(int) error { commits++; return tt.commit },
+						Report:     func(_ int, err error) bool { reports++; got = err; return true },
+					})
+				if err != nil {
+					t.Fatal(err)
 				}
-				return
-			}
-			de := deliveryError(t, got)
-			if de.Unconfirmed != tt.unconfirmed || de.Code != tt.code ||
-				de.Stage != models.StageData {
-				t.Errorf("error %+v; want unconfirmed %v, code %d at data", de, tt.unconfirmed,
-					tt.code)
-			}
-			if errors.Is(tt.commit, refused) && (!errors.Is(de, refused) || !de.Temporary) {
-				t.Errorf("error %v; want the commit's error, temporary", de)
-			}
+				time.Sleep(50 * time.Millisecond) // the catcher stores what it took
+				if commits != 1 || reports != 1 || len(c.Messages()) != tt.kept {
+					t.Fatalf("%d commits, %d reports, %d kept; want 1, 1, %d", commits, reports,
+						len(c.Messages()), tt.kept)
+				}
+				if tt.kept == 1 && !tt.unconfirmed {
+					if got != nil {
+						t.Fatalf("outcome %v; want accepted", got)
+					}
+					return
+				}
+				de := deliveryError(t, got)
+				if de.Unconfirmed != tt.unconfirmed || de.Code != tt.code ||
+					de.Stage != models.StageData {
+					t.Errorf("error %+v; want unconfirmed %v, code %d at data", de, tt.unconfirmed,
+						tt.code)
+				}
+				if errors.Is(tt.commit, refused) && (!errors.Is(de, refused) || !de.Temporary) {
+					t.Errorf("error %v; want the commit's error, temporary", de)
+				}
+			})
 		})
 	}
 }

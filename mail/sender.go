@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -41,6 +42,10 @@ type Sender struct {
 	// same server and login; 0 closes it at once. A reset then costs no TCP, TLS and AUTH
 	// exchange when another one follows soon.
 	KeepAlive time.Duration
+	// NoPipelining sends MAIL, RCPT and DATA one at a time even to a server that offers
+	// PIPELINING (RFC 2920), which otherwise go out as one group: 2 round trips per mail
+	// instead of 4.
+	NoPipelining bool
 
 	pool pool
 }
@@ -95,7 +100,6 @@ func (s *Sender) SendEach(ctx context.Context, srv models.MailServer,
 			return err
 		}
 	}
-	// One transaction at a time: go-smtp's client does not pipeline (RFC 2920).
 	sess.sendAll(ctx, mails, hooks)
 	s.release(key, sess)
 	return nil
@@ -138,12 +142,17 @@ func (s *Sender) logger() *slog.Logger {
 
 // session is one open, authenticated SMTP connection.
 type session struct {
-	label     string
-	client    *smtp.Client
-	conn      *deadlineConn
-	stop      func() bool
-	broken    bool // the connection can no longer be used
-	delivered int  // mails the server accepted in the current batch
+	label  string
+	client *smtp.Client
+	conn   *deadlineConn
+	wire   *wire // what client reads and writes: conn, or TLS over it
+	ext    extensions
+	stop   func() bool
+	broken bool // the connection can no longer be used
+	// lost, when set, is why the connection broke during the current mail, for the mails
+	// after it, when the current mail has an outcome of its own (a refusal).
+	lost      error
+	delivered int // mails the server accepted in the current batch
 	now       func() time.Time
 	hostname  string
 	log       *slog.Logger
@@ -164,7 +173,7 @@ func (s *Sender) open(ctx context.Context, srv models.MailServer) (*session, err
 	}
 	conn, stop := newDeadlineConn(ctx, raw, s.timeout())
 
-	client, err := s.hello(ctx, conn, srv, cfg)
+	client, w, err := s.hello(ctx, conn, srv, cfg)
 	if err != nil {
 		stop()
 		_ = conn.Close()
@@ -172,18 +181,19 @@ func (s *Sender) open(ctx context.Context, srv models.MailServer) (*session, err
 	}
 
 	sess := s.newSession(label, client, stop)
-	sess.conn = conn
+	sess.conn, sess.wire = conn, w
 	mech, err := sess.login(ctx, srv)
 	if err != nil {
 		sess.close()
 		return nil, err
 	}
+	sess.ext = extensionsOf(client, !s.NoPipelining)
 
 	// Knowing that a certificate went unchecked matters when debugging TLS trouble (C17).
 	sess.log.Debug("smtp_connected", "server", label, "encryption", srv.Encryption,
 		"certificate_verified", !cfg.InsecureSkipVerify && srv.Encryption != "" &&
 			srv.Encryption != "none",
-		"auth_mechanism", mech)
+		"auth_mechanism", mech, "pipelining", sess.ext.pipelining)
 	return sess, nil
 }
 
@@ -240,39 +250,42 @@ func (s *Sender) lenient(srv models.MailServer) bool {
 }
 
 // hello brings the connection to the point where AUTH or MAIL may follow: TLS as srv's
-// encryption says, then EHLO (again, after STARTTLS).
+// encryption says, then EHLO (again, after STARTTLS). The client runs over the returned
+// wire, which pipelined transactions share with it.
 func (s *Sender) hello(ctx context.Context, conn net.Conn, srv models.MailServer,
-	cfg *tls.Config) (*smtp.Client, error) {
+	cfg *tls.Config) (*smtp.Client, *wire, error) {
 
 	label, helo := srv.Label(), s.helo()
-	var c *smtp.Client
+	var w *wire
 	switch srv.Encryption {
 	case "", "none":
-		c = smtp.NewClient(conn)
+		w = newWire(conn)
 	case "ssl", "ssl_strict":
 		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, classify(ctx, label, models.StageTLS, explainTLS(srv.Host, srv.Port, err))
+			err = explainTLS(srv.Host, srv.Port, err)
+			return nil, nil, classify(ctx, label, models.StageTLS, err)
 		}
-		c = smtp.NewClient(tc)
+		w = newWire(tc)
 	case "starttls", "starttls_strict":
 		tc, err := startTLS(ctx, conn, helo, cfg)
 		if err != nil {
-			return nil, classifyStartTLS(ctx, srv, err)
+			return nil, nil, classifyStartTLS(ctx, srv, err)
 		}
-		c = smtp.NewClient(&greetedConn{Conn: tc, pending: []byte("220 TLS started\r\n")})
+		w = newWire(&greetedConn{Conn: tc, pending: []byte("220 TLS started\r\n")})
 	default:
 		err := fmt.Errorf("unknown encryption %q", srv.Encryption)
-		return nil, classify(ctx, label, models.StageTLS, err)
+		return nil, nil, classify(ctx, label, models.StageTLS, err)
 	}
 
+	c := smtp.NewClient(w)
 	c.CommandTimeout = s.timeout()
 	c.SubmissionTimeout = s.timeout()
 	if err := c.Hello(helo); err != nil {
 		_ = c.Close()
-		return nil, classify(ctx, label, models.StageConnect, explainGreeting(srv, err))
+		return nil, nil, classify(ctx, label, models.StageConnect, explainGreeting(srv, err))
 	}
-	return c, nil
+	return c, w, nil
 }
 
 // classifyStartTLS files an error of the STARTTLS exchange under the right stage.
@@ -341,8 +354,9 @@ func (ss *session) sendAll(ctx context.Context, mails []models.ResetMail,
 		failed++
 		if broken {
 			ss.broken = true
+			rest := ss.notSent(err)
 			for j := i + 1; j < len(mails) && more; j++ {
-				more = report(j, err)
+				more = report(j, rest)
 				failed++
 			}
 			break
@@ -368,15 +382,14 @@ func (ss *session) deliver(ctx context.Context, m models.ResetMail, commit func(
 		return false, classify(ctx, ss.label, bad.stage, bad.err)
 	}
 
-	if err := ss.client.Mail(from, opts); err != nil {
-		return ss.abort(ctx, models.StageSender, err)
+	ss.lost = nil
+	begin := ss.beginStepwise
+	if ss.ext.pipelining {
+		begin = ss.beginPipelined
 	}
-	if err := ss.recipients(to); err != nil {
-		return ss.abort(ctx, models.StageRcpt, err)
-	}
-	w, err := ss.client.Data()
+	w, broken, err := begin(ctx, from, to, opts)
 	if err != nil {
-		return ss.abort(ctx, models.StageData, err)
+		return broken, err
 	}
 	if _, err := w.Write(msg); err != nil {
 		ss.hangUp()
@@ -393,6 +406,28 @@ func (ss *session) deliver(ctx context.Context, m models.ResetMail, commit func(
 	return ss.endData(ctx, w)
 }
 
+// beginStepwise starts a mail transaction one command at a time, as go-smtp's client does:
+// MAIL, each RCPT, DATA. It returns the writer for the message's data, or the mail's
+// outcome and whether the connection is unusable.
+func (ss *session) beginStepwise(ctx context.Context, from string, to []string,
+	opts *smtp.MailOptions) (io.WriteCloser, bool, error) {
+	if err := ss.client.Mail(from, opts); err != nil {
+		broken, err := ss.abort(ctx, models.StageSender, err)
+		return nil, broken, err
+	}
+	rcpt := func(addr string) error { return ss.client.Rcpt(addr, nil) }
+	if err := ss.recipients(to, rcpt); err != nil {
+		broken, err := ss.abort(ctx, models.StageRcpt, err)
+		return nil, broken, err
+	}
+	w, err := ss.client.Data()
+	if err != nil {
+		broken, err := ss.abort(ctx, models.StageData, err)
+		return nil, broken, err
+	}
+	return w, false, nil
+}
+
 // hangUp drops the connection in the middle of a message's data. The server then has to
 // discard what it received; any later command (a polite QUIT, say) would first end the
 // data and make it take a message we gave up on.
@@ -403,7 +438,7 @@ func (ss *session) hangUp() {
 
 // endData ends the message's data and reads the server's verdict. When the end of data
 // went out and no reply came, the server may have taken the mail: the error says so.
-func (ss *session) endData(ctx context.Context, w *smtp.DataCommand) (bool, error) {
+func (ss *session) endData(ctx context.Context, w io.Closer) (bool, error) {
 	failed := ss.conn.failedWrites.Load()
 	err := w.Close()
 	if err == nil {
@@ -430,18 +465,21 @@ func (ss *session) envelope(m models.ResetMail, size int) (string, []string,
 	if strings.TrimSpace(sender) == "" {
 		sender = m.From
 	}
-	from, err := bareAddress(sender)
+	from, err := envelopeAddress(bareAddress(sender))
 	if err != nil {
 		return "", nil, nil, &stageError{models.StageSender, fmt.Errorf("envelope sender: %w", err)}
 	}
 	to, err := bareAddresses(m.To)
+	for i := 0; err == nil && i < len(to); i++ {
+		_, err = envelopeAddress(to[i], nil)
+	}
 	if err != nil {
 		return "", nil, nil, &stageError{models.StageRcpt, fmt.Errorf("recipient: %w", err)}
 	}
 
 	opts := &smtp.MailOptions{Size: int64(size)}
 	if !isASCII(from) || !isASCII(strings.Join(to, "")) {
-		if ok, _ := ss.client.Extension("SMTPUTF8"); !ok {
+		if !ss.ext.smtpUTF8 {
 			return "", nil, nil, &stageError{models.StageSender, ErrNoSMTPUTF8}
 		}
 		opts.UTF8 = true
@@ -449,13 +487,14 @@ func (ss *session) envelope(m models.ResetMail, size int) (string, []string,
 	return from, to, opts, nil
 }
 
-// recipients sends one RCPT per address. As with Odoo (smtplib), the mail goes out when
-// at least one recipient is accepted; only when all are refused does it fail.
-func (ss *session) recipients(to []string) error {
+// recipients runs rcpt for each address: one RCPT, or the reading of its pipelined reply.
+// As with Odoo (smtplib), the mail goes out when at least one recipient is accepted; only
+// when all are refused does it fail.
+func (ss *session) recipients(to []string, rcpt func(addr string) error) error {
 	var first error
 	accepted := 0
 	for _, addr := range to {
-		err := ss.client.Rcpt(addr, nil)
+		err := rcpt(addr)
 		if err == nil {
 			accepted++
 			continue
@@ -472,6 +511,23 @@ func (ss *session) recipients(to []string) error {
 		return first
 	}
 	return nil
+}
+
+// envelopeAddress passes on an addr-spec that can go between the < and > of MAIL FROM or
+// RCPT TO as it is. net/mail lets no CR, LF or other control character through, but it
+// returns a quoted local part unquoted, so "a>b"@example.com arrives as a>b@example.com:
+// such an address, which no reset mail needs, is refused rather than quoted.
+func envelopeAddress(addr string, err error) (string, error) {
+	if err != nil {
+		return "", err
+	}
+	if i := strings.IndexFunc(addr, func(r rune) bool {
+		return r < 0x21 || r == 0x7f || strings.ContainsRune(`<>"\`, r)
+	}); i >= 0 {
+		return "", fmt.Errorf("%q: %q cannot appear in an SMTP envelope address", addr,
+			addr[i])
+	}
+	return addr, nil
 }
 
 // stageError is a failure found before a command was sent, with the stage it belongs to.
@@ -491,6 +547,22 @@ func (ss *session) abort(ctx context.Context, stage string, err error) (bool, er
 		}
 	}
 	return broken, classify(ctx, ss.label, stage, err)
+}
+
+// notSent is the outcome of the mails after one whose connection broke: the connection's
+// failure. When that mail was refused, the refusal is its own; when its answer was lost,
+// the mails after it still never went out.
+func (ss *session) notSent(err error) error {
+	if ss.lost != nil {
+		return ss.lost
+	}
+	var de *models.DeliveryError
+	if errors.As(err, &de) && de.Unconfirmed {
+		rest := *de
+		rest.Unconfirmed = false
+		return &rest
+	}
+	return err
 }
 
 // quit ends the session politely; a failure here changes nothing for the mails.

@@ -66,6 +66,24 @@ func testSender(roots *x509.CertPool) *Sender {
 		Hostname: "shim.test", Logger: quiet}
 }
 
+// paths names the two ways a transaction goes out, by Sender.NoPipelining.
+var paths = []struct {
+	name         string
+	noPipelining bool
+}{{"pipelined", false}, {"stepwise", true}}
+
+// eachPath runs test as a subtest for each path, with a test Sender set for it.
+func eachPath(t *testing.T, test func(t *testing.T, s *Sender)) {
+	t.Helper()
+	for _, p := range paths {
+		t.Run(p.name, func(t *testing.T) {
+			s := testSender(nil)
+			s.NoPipelining = p.noPipelining
+			test(t, s)
+		})
+	}
+}
+
 func testTLS(t testing.TB) (*tls.Config, *x509.CertPool) {
 	t.Helper()
 	server, roots, err := catcher.TestTLS("127.0.0.1", "localhost")
@@ -357,11 +375,15 @@ func refuse(addr string, code int) func(string) error {
 }
 
 func TestSendBatchRecipientRefused(t *testing.T) {
+	eachPath(t, testSendBatchRecipientRefused)
+}
+
+func testSendBatchRecipientRefused(t *testing.T, s *Sender) {
 	c := startCatcher(t, catcher.Options{OnRcpt: refuse("b@example.com", 550)})
 	mails := []models.ResetMail{mailTo("a@example.com"), mailTo("b@example.com"),
 		mailTo("c@example.com")}
 
-	results, err := testSender(nil).Send(context.Background(), serverAt(t, c.Addr(), "none"), mails)
+	results, err := s.Send(context.Background(), serverAt(t, c.Addr(), "none"), mails)
 	if err != nil || len(results) != 3 || results[0] != nil || results[2] != nil {
 		t.Fatalf("Send = %v, %v; want only the second mail refused", results, err)
 	}
@@ -389,42 +411,48 @@ func TestSendPerMailFailures(t *testing.T) {
 	}
 	tests := []struct {
 		name      string
-		opt       catcher.Options
+		opt       func() catcher.Options // fresh for each path: failSecond counts
 		stage     string
 		code      int
 		temporary bool
 		delivered int
 	}{
-		{"mail 451", catcher.Options{OnMail: failSecond(451)}, models.StageSender, 451, true, 2},
-		{"rcpt 452", catcher.Options{OnRcpt: refuse("b@example.com", 452)}, models.StageRcpt,
-			452, true, 2},
-		{"data 554", catcher.Options{OnData: dataRefusal}, models.StageData, 554, false, 2},
-		{"rcpt 421 closes", catcher.Options{OnRcpt: refuse("b@example.com", 421)},
-			models.StageRcpt, 421, true, 1},
+		{"mail 451", func() catcher.Options { return catcher.Options{OnMail: failSecond(451)} },
+			models.StageSender, 451, true, 2},
+		{"rcpt 452", func() catcher.Options {
+			return catcher.Options{OnRcpt: refuse("b@example.com", 452)}
+		}, models.StageRcpt, 452, true, 2},
+		{"data 554", func() catcher.Options { return catcher.Options{OnData: dataRefusal} },
+			models.StageData, 554, false, 2},
+		{"rcpt 421 closes", func() catcher.Options {
+			return catcher.Options{OnRcpt: refuse("b@example.com", 421)}
+		}, models.StageRcpt, 421, true, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := startCatcher(t, tt.opt)
-			mails := []models.ResetMail{mailTo("a@example.com"), mailTo("b@example.com"),
-				mailTo("c@example.com")}
-			results, err := testSender(nil).Send(context.Background(),
-				serverAt(t, c.Addr(), "none"), mails)
-			if err != nil || results[0] != nil {
-				t.Fatalf("Send = %v, %v", results, err)
-			}
+			eachPath(t, func(t *testing.T, s *Sender) {
+				c := startCatcher(t, tt.opt())
+				mails := []models.ResetMail{mailTo("a@example.com"), mailTo("b@example.com"),
+					mailTo("c@example.com")}
+				results, err := s.Send(context.Background(), serverAt(t, c.Addr(), "none"),
+					mails)
+				if err != nil || results[0] != nil {
+					t.Fatalf("Send = %v, %v", results, err)
+				}
 
-			de := deliveryError(t, results[1])
-			if de.Stage != tt.stage || de.Code != tt.code || de.Temporary != tt.temporary {
-				t.Errorf("results[1] = %+v, want %s %d temporary=%v", de, tt.stage, tt.code,
-					tt.temporary)
-			}
-			if broken := tt.delivered == 1; broken != (results[2] != nil) {
-				t.Errorf("results[2] = %v", results[2])
-			}
-			if n := len(c.Messages()); n != tt.delivered || c.Connections() != 1 {
-				t.Errorf("%d messages over %d connections, want %d over 1", n,
-					c.Connections(), tt.delivered)
-			}
+				de := deliveryError(t, results[1])
+				if de.Stage != tt.stage || de.Code != tt.code || de.Temporary != tt.temporary {
+					t.Errorf("results[1] = %+v, want %s %d temporary=%v", de, tt.stage,
+						tt.code, tt.temporary)
+				}
+				if broken := tt.delivered == 1; broken != (results[2] != nil) {
+					t.Errorf("results[2] = %v", results[2])
+				}
+				if n := len(c.Messages()); n != tt.delivered || c.Connections() != 1 {
+					t.Errorf("%d messages over %d connections, want %d over 1", n,
+						c.Connections(), tt.delivered)
+				}
+			})
 		})
 	}
 }
@@ -525,23 +553,24 @@ func TestSendStalledServer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := serverAt(t, stallServer(t), tt.encryption)
-			s := testSender(nil)
-			s.Timeout = tt.timeout
-			ctx, cancel := tt.ctx()
-			defer cancel()
+			eachPath(t, func(t *testing.T, s *Sender) {
+				srv := serverAt(t, stallServer(t), tt.encryption)
+				s.Timeout = tt.timeout
+				ctx, cancel := tt.ctx()
+				defer cancel()
 
-			begin := time.Now()
-			_, err := s.Send(ctx, srv, []models.ResetMail{recordedMail()})
-			elapsed := time.Since(begin)
+				begin := time.Now()
+				_, err := s.Send(ctx, srv, []models.ResetMail{recordedMail()})
+				elapsed := time.Since(begin)
 
-			if elapsed > limit+2*time.Second {
-				t.Errorf("Send returned after %v, want about %v", elapsed, limit)
-			}
-			de := deliveryError(t, err)
-			if !de.Temporary || (tt.want != nil && !errors.Is(err, tt.want)) {
-				t.Errorf("DeliveryError = %+v, want temporary, wrapping %v", de, tt.want)
-			}
+				if elapsed > limit+2*time.Second {
+					t.Errorf("Send returned after %v, want about %v", elapsed, limit)
+				}
+				de := deliveryError(t, err)
+				if !de.Temporary || (tt.want != nil && !errors.Is(err, tt.want)) {
+					t.Errorf("DeliveryError = %+v, want temporary, wrapping %v", de, tt.want)
+				}
+			})
 		})
 	}
 }
