@@ -73,8 +73,11 @@ type Mail struct {
 	Timeout time.Duration `mapstructure:"timeout"`
 	// KeepAlive keeps an authenticated connection open this long for the next reset.
 	KeepAlive time.Duration `mapstructure:"keep_alive"`
-	HeloName  string        `mapstructure:"helo_name"`
-	CAFile    string        `mapstructure:"ca_file"` // extra trusted CAs (PEM)
+	// Pipelining sends each mail's MAIL, RCPT and DATA as one group to servers that offer
+	// PIPELINING (RFC 2920); false sends them one at a time.
+	Pipelining bool   `mapstructure:"pipelining"`
+	HeloName   string `mapstructure:"helo_name"`
+	CAFile     string `mapstructure:"ca_file"` // extra trusted CAs (PEM)
 	// InsecureSkipVerify accepts any server certificate, as Odoo 18 and older do.
 	InsecureSkipVerify bool `mapstructure:"insecure_skip_verify"`
 	// InsecureServers accepts any certificate from these servers only (ir_mail_server ids
@@ -142,6 +145,8 @@ func defaults() map[string]any {
 		"odoo.server_version":       "",
 		"odoo.base_url":             "",
 		"mail.timeout":              "30s",
+		"mail.keep_alive":           "30s",
+		"mail.pipelining":           true,
 		"mail.helo_name":            "",
 		"mail.ca_file":              "",
 		"mail.insecure_skip_verify": false,

@@ -229,6 +229,16 @@ func TestOutboxKeys(t *testing.T) {
 		strings.Join(c.Mail.InsecureServers, ",") != "3,odoo.conf" {
 		t.Errorf("mail = %+v", c.Mail)
 	}
+	if c.Mail.KeepAlive != 30*time.Second || !c.Mail.Pipelining {
+		t.Errorf("keep_alive %v, pipelining %v; want the defaults 30s, true",
+			c.Mail.KeepAlive, c.Mail.Pipelining)
+	}
+	t.Setenv("ODOO_SHIM_MAIL_KEEP_ALIVE", "0s")
+	t.Setenv("ODOO_SHIM_MAIL_PIPELINING", "false")
+	if c, err = Load("", true); err != nil || c.Mail.KeepAlive != 0 || c.Mail.Pipelining {
+		t.Errorf("Load = %+v, %v; want keep_alive 0, no pipelining from the environment",
+			c.Mail, err)
+	}
 
 	t.Setenv("ODOO_SHIM_MAIL_LEASE", "10s")
 	t.Setenv("ODOO_SHIM_MAIL_MAX_ATTEMPTS", "0")

@@ -29,30 +29,42 @@ type relay struct {
 // startRelay relays to target for the duration of the test.
 func startRelay(t testing.TB, target string, delay time.Duration) *relay {
 	t.Helper()
+	r := &relay{delay: delay}
+	r.ln = serveTCP(t, func(client net.Conn) {
+		server, err := net.Dial("tcp", target)
+		if err != nil {
+			_ = client.Close()
+			return
+		}
+		done := make(chan struct{})
+		go func() { defer close(done); r.pipe(client, server, false) }()
+		r.pipe(server, client, true)
+		<-done
+	})
+	return r
+}
+
+// serveTCP listens on a free loopback port and runs handle for each connection; the test
+// ends after the listener is closed and every handle has returned.
+func serveTCP(t testing.TB, handle func(net.Conn)) net.Listener {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &relay{ln: ln, delay: delay}
 	var wg sync.WaitGroup
 	go func() {
 		for {
-			client, err := ln.Accept()
+			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			server, err := net.Dial("tcp", target)
-			if err != nil {
-				_ = client.Close()
-				continue
-			}
-			wg.Add(2)
-			go func() { defer wg.Done(); r.pipe(server, client, true) }()
-			go func() { defer wg.Done(); r.pipe(client, server, false) }()
+			wg.Add(1)
+			go func() { defer wg.Done(); handle(c) }()
 		}
 	}()
 	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
-	return r
+	return ln
 }
 
 func (r *relay) Addr() string { return r.ln.Addr().String() }
@@ -188,23 +200,7 @@ type scripted struct {
 
 func startScripted(t *testing.T, s *scripted) *scripted {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.ln = ln
-	var wg sync.WaitGroup
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() { defer wg.Done(); s.serve(c) }()
-		}
-	}()
-	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
+	s.ln = serveTCP(t, s.serve)
 	return s
 }
 

@@ -182,7 +182,7 @@ func storeSettings(cfg *config.Config, log *slog.Logger, m models.Mailer) models
 
 func newSender(cfg *config.Config, log *slog.Logger) (*mail.Sender, error) {
 	s := &mail.Sender{Timeout: cfg.Mail.Timeout, KeepAlive: cfg.Mail.KeepAlive,
-		HeloName: cfg.Mail.HeloName, InsecureSkipVerify: cfg.Mail.InsecureSkipVerify,
+		NoPipelining: !cfg.Mail.Pipelining, HeloName: cfg.Mail.HeloName, InsecureSkipVerify: cfg.Mail.InsecureSkipVerify,
 		InsecureServers: map[string]bool{}, Logger: log}
 	for _, name := range cfg.Mail.InsecureServers {
 		s.InsecureServers[name] = true
