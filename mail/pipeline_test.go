@@ -193,6 +193,7 @@ type scripted struct {
 	pipelining bool   // advertise PIPELINING
 	refuse     string // RCPT of this address gets 550
 	stall      bool   // read MAIL, RCPT and DATA, then say nothing
+	refuseData string // the reply to DATA instead of 354, when set
 
 	mu   sync.Mutex
 	data [][]string // the message lines of each DATA, dot-stuffing removed
@@ -240,6 +241,10 @@ func (s *scripted) serve(c net.Conn) {
 			if s.stall {
 				_, _ = tp.ReadLine() // until the client gives up
 				return
+			}
+			if s.refuseData != "" {
+				ok = say(s.refuseData)
+				break
 			}
 			ok = s.receive(tp, recipients)
 		case "RSET", "NOOP":
@@ -335,6 +340,36 @@ func TestSendNotAdvertised(t *testing.T) {
 	}
 	if msgs := srv.messages(); len(msgs) != 1 {
 		t.Errorf("server received %d messages, want 1", len(msgs))
+	}
+}
+
+// TestSendDataRefused: a refusal of the DATA command itself fails each mail at the data
+// stage, pipelined or not, and leaves the connection fit for the next mail.
+func TestSendDataRefused(t *testing.T) {
+	for _, p := range paths {
+		t.Run(p.name, func(t *testing.T) {
+			srv := startScripted(t, &scripted{pipelining: true,
+				refuseData: "451 4.3.0 Try again later"})
+			r := startRelay(t, srv.ln.Addr().String(), 0)
+			s := testSender(nil)
+			s.NoPipelining = p.noPipelining
+			results, err := s.Send(context.Background(), serverAt(t, r.Addr(), "none"),
+				[]models.ResetMail{mailTo("a@example.com"), mailTo("b@example.com")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, res := range results {
+				de := deliveryError(t, res)
+				if de.Stage != models.StageData || de.Code != 451 || !de.Temporary ||
+					de.Text != "4.3.0 Try again later" || de.Unconfirmed {
+					t.Errorf("mail %d: %+v; want a temporary 451 at data", i, de)
+				}
+			}
+			n, whole := r.groups()
+			if want := map[bool]int{false: 2, true: 0}[p.noPipelining]; n != 2 || whole != want {
+				t.Errorf("%d MAIL commands, %d in a whole group; want 2, %d", n, whole, want)
+			}
+		})
 	}
 }
 
