@@ -417,7 +417,8 @@ func (c *Config) validateMail() []error {
 			errs = append(errs, fmt.Errorf("mail.%s: must be positive, got %s", name, d))
 		}
 	}
-	// A send is bounded to 4/5 of the lease; it must leave room for a whole connection.
+	// A send is bounded to 9/10 of the lease, and starts no new mail after half of it;
+	// an attempt cut short is recorded all the same, but should be rare.
 	if c.Mail.Lease < 2*c.Mail.Timeout {
 		errs = append(errs, fmt.Errorf("mail.lease: at least twice mail.timeout (%s), got %s",
 			c.Mail.Timeout, c.Mail.Lease))
@@ -427,6 +428,11 @@ func (c *Config) validateMail() []error {
 		if n < 1 {
 			errs = append(errs, fmt.Errorf("mail.%s: at least 1, got %d", name, n))
 		}
+	}
+	// The daily quota counts the last day's mails from the outbox.
+	if c.Mail.Keep > 0 && c.Mail.Keep < 24*time.Hour {
+		errs = append(errs, fmt.Errorf("mail.keep: at least 24h (the daily quota counts "+
+			"the last day's mails), got %s", c.Mail.Keep))
 	}
 	if c.Mail.RatePerMinute < 0 || c.Mail.DailyQuota < 0 {
 		errs = append(errs, errors.New("mail.rate_per_minute and mail.daily_quota: "+

@@ -74,3 +74,31 @@ func TestSendCommitting(t *testing.T) {
 		})
 	}
 }
+
+// When the server's answer to the first mail of a batch is lost, only that mail is in
+// doubt: the next, never sent, gets the connection's failure without the doubt.
+func TestSendBatchAfterLostAnswer(t *testing.T) {
+	first := true
+	c := startCatcher(t, catcher.Options{DropAfterData: func() bool {
+		was := first
+		first = false
+		return was
+	}})
+	s := testSender(nil)
+	s.Timeout = 2 * time.Second
+	var errs []error
+	err := s.SendEach(context.Background(), serverAt(t, c.Addr(), "none"),
+		[]models.ResetMail{recordedMail(), recordedMail()}, models.SendHooks{
+			Committing: func(int) error { return nil },
+			Report:     func(_ int, err error) bool { errs = append(errs, err); return true },
+		})
+	if err != nil || len(errs) != 2 {
+		t.Fatalf("SendEach = %v with %d reports", err, len(errs))
+	}
+	if de := deliveryError(t, errs[0]); !de.Unconfirmed {
+		t.Errorf("first mail: %+v; want unconfirmed", de)
+	}
+	if de := deliveryError(t, errs[1]); de.Unconfirmed || !de.Temporary {
+		t.Errorf("second mail: %+v; want a temporary failure, not in doubt", de)
+	}
+}

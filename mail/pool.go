@@ -45,10 +45,15 @@ func (s *Sender) session(ctx context.Context, key string, srv models.MailServer)
 }
 
 // release keeps sess for the next batch when it is healthy and KeepAlive allows, else ends
-// it with QUIT.
+// it: with QUIT when it is healthy, at once when it is broken (a server that stopped
+// answering would only make QUIT wait for its timeout).
 func (s *Sender) release(key string, sess *session) {
 	sess.stop()
-	if sess.broken || s.KeepAlive <= 0 || !s.pool.put(key, sess, s.KeepAlive) {
+	if sess.broken {
+		sess.close()
+		return
+	}
+	if s.KeepAlive <= 0 || !s.pool.put(key, sess, s.KeepAlive) {
 		sess.quit()
 		sess.close()
 	}

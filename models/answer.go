@@ -12,6 +12,11 @@ import (
 // Outbox.Wait. done is false when the attempt is still running; it then goes on, and
 // records its outcome, without the caller.
 func (s *Store) firstAttempt(ctx context.Context, jobs []*job) ([]result, bool) {
+	if s.work.stopping.Load() {
+		// Shutting down: the mails stay queued for the next sender rather than start an
+		// attempt the process may not live to finish.
+		return s.handBack(jobs), true
+	}
 	ch := make(chan []result, 1)
 	s.work.wg.Add(1)
 	go func() {
@@ -89,7 +94,7 @@ func newDeliveryFault(lang string, all, failed, queued, unsure []result) error {
 func outcomeLines(lang string, rs []result) string {
 	lines := make([]string, len(rs))
 	for i, r := range rs {
-		line := fmt.Sprintf("- %s <%s>: %s", r.job.mail.UserName, r.job.mail.To, reason(r.err))
+		line := fmt.Sprintf("- %s <%s>: %s", r.job.mail.UserName, r.job.mail.To, reason(r))
 		if r.state == StateQueued && r.delay > 0 {
 			line += " " + T(lang, MsgNextAttempt, r.delay.Round(time.Second))
 		}
@@ -98,14 +103,23 @@ func outcomeLines(lang string, rs []result) string {
 	return strings.Join(lines, "\n")
 }
 
-// reason is an error for a caller: the server's reply or the failure, and a hint.
-func reason(err error) string {
+// reason is an error for a caller: the server's reply or the failure, and a hint that
+// fits what became of the mail.
+func reason(r result) string {
 	var de *DeliveryError
-	if !errors.As(err, &de) {
-		return err.Error()
+	if !errors.As(r.err, &de) {
+		return r.err.Error()
 	}
 	text := de.Error()
-	if h := de.Hint(); h != "" {
+	// Only a queued mail is tried again; for the others "a temporary failure, tried
+	// again later" would be untrue.
+	hinted := *de
+	hinted.Temporary = de.Temporary && r.state == StateQueued
+	h := hinted.Hint()
+	if r.state == StateFailed && de.Temporary {
+		h = strings.TrimPrefix(h+"; ", "; ") + "no attempt is left (mail.max_attempts)"
+	}
+	if h != "" {
 		text += "; " + h
 	}
 	return text

@@ -38,6 +38,11 @@ type OutboxEntry struct {
 // ("").
 func (s *Store) OutboxEntries(ctx context.Context, state string, limit int) ([]OutboxEntry,
 	error) {
+	// A mail whose sender died after handing it over is unconfirmed, not queued: say so
+	// even when no sender has run since.
+	if err := s.settle(ctx); err != nil {
+		return nil, err
+	}
 	var out []OutboxEntry
 	err := s.db.SelectContext(ctx, &out, `
 		SELECT id, state, kind, user_id, recipient, subject, server_label, attempts,
@@ -62,15 +67,27 @@ var ErrNoSuchMail = errors.New("no such mail in the outbox")
 // user is reset again, as the original caller did, which queues a new mail; its notice is
 // returned.
 func (s *Store) RetryMail(ctx context.Context, id int64) (string, error) {
+	settled, err := s.settleOne(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if settled {
+		return "", fmt.Errorf("mail %d may have been delivered: its whole content went out "+
+			"just before its sender stopped. It is now unconfirmed; ask the user, and run "+
+			"--retry %d again to send it anyway", id, id)
+	}
+
 	var row struct {
 		State   string `db:"state"`
 		UserID  int64  `db:"user_id"`
 		Caller  int64  `db:"caller_uid"`
 		Kind    string `db:"kind"`
 		HasBody bool   `db:"has_body"`
+		Leased  bool   `db:"leased"`
 	}
-	err := s.db.GetContext(ctx, &row, `SELECT state, user_id, caller_uid, kind,
-			body IS NOT NULL AS has_body
+	err = s.db.GetContext(ctx, &row, `SELECT state, user_id, caller_uid, kind,
+			body IS NOT NULL AS has_body,
+			COALESCE(lease_until > now() AT TIME ZONE 'UTC', false) AS leased
 		FROM odoo_shim.outbox WHERE id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("mail %d: %w", id, ErrNoSuchMail)
@@ -80,12 +97,19 @@ func (s *Store) RetryMail(ctx context.Context, id int64) (string, error) {
 	}
 
 	switch {
+	case row.Leased:
+		return "", fmt.Errorf("mail %d is being sent right now; try again in a moment", id)
 	case row.State == StateQueued || row.State == StateUnconfirmed && row.HasBody:
-		_, err := s.db.ExecContext(ctx, `UPDATE odoo_shim.outbox
-			SET state = 'queued', handed_at = NULL,
+		res, err := s.db.ExecContext(ctx, `UPDATE odoo_shim.outbox
+			SET state = 'queued', handed_at = NULL, counted_at = NULL,
 				next_attempt_at = now() AT TIME ZONE 'UTC', attempts = 0,
 				updated_at = now() AT TIME ZONE 'UTC'
-			WHERE id = $1 AND state = $2`, id, row.State)
+			WHERE id = $1 AND state = $2
+				AND (lease_until IS NULL OR lease_until < now() AT TIME ZONE 'UTC')`,
+			id, row.State)
+		if err == nil {
+			err = leaseHeld(res, nil)
+		}
 		if err != nil {
 			return "", fmt.Errorf("retry mail %d: %w", id, err)
 		}
@@ -110,6 +134,9 @@ func (s *Store) RetryMail(ctx context.Context, id int64) (string, error) {
 // back. A mail a sender holds right now cannot be dropped until that attempt ends. An
 // unconfirmed mail loses its body only: its link may be in the user's mailbox.
 func (s *Store) DropMail(ctx context.Context, id int64) error {
+	if _, err := s.settleOne(ctx, id); err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx sqlx.ExtContext) error {
 		var state string
 		var leased bool

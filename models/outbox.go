@@ -64,6 +64,19 @@ ALTER TABLE odoo_shim.outbox
 	ADD CONSTRAINT outbox_state_check
 		CHECK (state IN ('queued', 'sent', 'failed', 'dropped', 'unconfirmed'))`
 
+// outboxDoubtAndQuota adds doubted, set once a mail may have been delivered (it was
+// unconfirmed at some point): giving it up then leaves the partner's signup state alone,
+// since its link may be in the mailbox. counted_at marks the mails a server's rate limit
+// and daily quota count: reserved under a lock before they are sent, kept once sent.
+const outboxDoubtAndQuota = `
+ALTER TABLE odoo_shim.outbox
+	ADD COLUMN doubted boolean NOT NULL DEFAULT false,
+	ADD COLUMN counted_at timestamp;
+UPDATE odoo_shim.outbox SET counted_at = sent_at WHERE state = 'sent';
+DROP INDEX odoo_shim.outbox_sent;
+CREATE INDEX outbox_counted ON odoo_shim.outbox (server_id, counted_at)
+	WHERE counted_at IS NOT NULL`
+
 // Outbox states.
 const (
 	StateQueued  = "queued"
@@ -169,6 +182,7 @@ type job struct {
 	mail     ResetMail
 	attempts int       // attempts made before this one
 	leasedAt time.Time // before the lease was taken: the lease ends Lease after this
+	handed   bool      // this attempt recorded the hand-over of its end of data
 }
 
 // result is what one attempt did to one mail.
@@ -329,7 +343,7 @@ func (s *Store) attemptServer(ctx context.Context, jobs []*job, more func() bool
 		return s.finishAll(ctx, jobs, MailServer{ID: jobs[0].serverID}, err)
 	}
 
-	allowed, wait, err := s.allowance(ctx, srv.ID, len(jobs))
+	allowed, wait, err := s.allowance(ctx, srv.ID, jobs)
 	if err != nil {
 		return s.finishAll(ctx, jobs, srv, err)
 	}
@@ -421,6 +435,7 @@ func (s *Store) handOver(ctx context.Context, j *job) error {
 	if err := leaseHeld(s.stmts.handOver.ExecContext(ctx, j.id, j.token)); err != nil {
 		return fmt.Errorf("record hand-over of mail %d: %w", j.id, err)
 	}
+	j.handed = true
 	return nil
 }
 
@@ -469,7 +484,10 @@ const outcomeSQL = `
 		next_attempt_at = (now() AT TIME ZONE 'UTC') + $6 * interval '1 millisecond',
 		sent_at = CASE WHEN $3 = 'sent' THEN now() AT TIME ZONE 'UTC' END,
 		body = CASE WHEN $3 IN ('queued', 'unconfirmed') THEN body END,
-		handed_at = CASE WHEN $3 <> 'queued' THEN handed_at END
+		handed_at = CASE WHEN $3 <> 'queued' THEN handed_at END,
+		doubted = doubted OR $7,
+		counted_at = CASE WHEN $3 = 'sent' THEN COALESCE(counted_at, now() AT TIME ZONE 'UTC')
+			WHEN $3 = 'unconfirmed' THEN counted_at END
 	WHERE id = $1 AND lease_token = $2`
 
 // leaseHeld turns the result of a write guarded by a lease token into errLeaseLost when
@@ -488,21 +506,29 @@ func leaseHeld(res sql.Result, err error) error {
 // backoff, unconfirmed, or failed for good (the body is erased and the partner's signup
 // state put back).
 func (s *Store) finish(ctx context.Context, j *job, srv MailServer, err error) result {
+	err = redactLink(err, j.mail.Link)
 	r := result{job: j, err: err, state: StateSent}
 	var de *DeliveryError
+	// Only a mail whose hand-over this attempt recorded can be in doubt: the others of a
+	// batch cut short by the connection were never sent.
+	doubt := errors.As(err, &de) && de.Unconfirmed && j.handed
+	last := j.attempts+1 >= s.set.Outbox.MaxAttempts
 	switch {
 	case err == nil:
-	case errors.As(err, &de) && de.Unconfirmed && !s.set.Outbox.ResendUnconfirmed:
+	case doubt && (!s.set.Outbox.ResendUnconfirmed || last):
 		r.state = StateUnconfirmed
-	case IsTemporary(err) && j.attempts+1 < s.set.Outbox.MaxAttempts:
+	case (doubt || IsTemporary(err)) && !last:
 		r.state, r.delay = StateQueued, s.backoff(j.attempts+1)
 	default:
 		r.state = StateFailed
 	}
 	s.logOutcome(j, srv, r)
 
+	// The attempt may have used up its time; its outcome is recorded all the same.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	code, text := errorSummary(err)
-	args := []any{j.id, j.token, r.state, code, text, r.delay.Milliseconds()}
+	args := []any{j.id, j.token, r.state, code, text, r.delay.Milliseconds(), doubt}
 	var werr error
 	if r.state != StateFailed {
 		// Only a failure writes two tables; a sent or requeued mail is one prepared
@@ -524,11 +550,18 @@ func (s *Store) finish(ctx context.Context, j *job, srv MailServer, err error) r
 
 var errLeaseLost = errors.New("the mail's lease was lost to another sender")
 
+// recordTimeout bounds the write of one attempt's outcome, which runs even when the
+// attempt has used up its own time.
+const recordTimeout = 15 * time.Second
+
 // defer_ puts a job back without counting an attempt: the server's rate limit is reached.
 func (s *Store) defer_(ctx context.Context, j *job, wait time.Duration) result {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	_, err := s.db.ExecContext(ctx, `
 		UPDATE odoo_shim.outbox
 		SET lease_until = NULL, lease_token = NULL, updated_at = now() AT TIME ZONE 'UTC',
+			counted_at = NULL,
 			next_attempt_at = (now() AT TIME ZONE 'UTC') + $3 * interval '1 millisecond',
 			last_error = 'waiting for the mail server''s rate limit'
 		WHERE id = $1 AND lease_token = $2`, j.id, j.token, wait.Milliseconds())
@@ -544,7 +577,8 @@ var errHandedBack = errors.New("not tried yet (the batch ran long, or odoo-shim 
 var errRateLimited = errors.New("the mail server's rate limit is reached; it goes out later")
 
 // restoreSignup puts back the signup state a failed mail's reset wrote, unless the partner
-// was written since (by Odoo or by another reset): its new state is not ours.
+// was written since (by Odoo or by another reset): its new state is not ours; or unless
+// the mail may have been delivered once (doubted): its link must keep working.
 // With Odoo 15-17's stored tokens the token and its expiry go back too.
 func restoreSignup(ctx context.Context, tx sqlx.ExecerContext, id int64, stored bool) error {
 	token := ""
@@ -559,7 +593,7 @@ func restoreSignup(ctx context.Context, tx sqlx.ExecerContext, id int64, stored 
 			write_date = o.prior_write_date`+token+`
 		FROM odoo_shim.outbox o
 		WHERE o.id = $1 AND p.id = o.partner_id AND p.write_date = o.stamp
-			AND p.write_uid = o.caller_uid`, id)
+			AND p.write_uid = o.caller_uid AND NOT o.doubted`, id)
 	if err != nil {
 		return fmt.Errorf("restore signup state: %w", err)
 	}
@@ -579,34 +613,74 @@ func (s *Store) backoff(n int) time.Duration {
 
 // allowance returns how many of n mails the server's rate limit lets out now, and when
 // the rest may go.
-func (s *Store) allowance(ctx context.Context, serverID int64, n int) (int, time.Duration,
-	error) {
+func (s *Store) allowance(ctx context.Context, serverID int64, jobs []*job) (int,
+	time.Duration, error) {
 	o := s.set.Outbox
 	if o.RatePerMinute <= 0 && o.DailyQuota <= 0 {
-		return n, 0, nil
+		return len(jobs), 0, nil
 	}
-	var c struct {
-		Minute int `db:"minute"`
-		Day    int `db:"day"`
-	}
-	err := s.db.GetContext(ctx, &c, `
-		SELECT count(*) FILTER (WHERE sent_at > (now() AT TIME ZONE 'UTC') - interval '1 minute')
-			AS minute, count(*) AS day
-		FROM odoo_shim.outbox
-		WHERE state = 'sent' AND server_id = $1
-			AND sent_at > (now() AT TIME ZONE 'UTC') - interval '1 day'`, serverID)
+
+	allowed, wait := 0, time.Duration(0)
+	err := s.inTx(ctx, func(tx sqlx.ExtContext) error {
+		// One sender at a time counts and reserves for a server, so that batches sent at
+		// once by several calls or instances cannot all see the same room.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2::int)`,
+			quotaLock, serverID); err != nil {
+			return err
+		}
+		var c struct {
+			Minute int `db:"minute"`
+			Day    int `db:"day"`
+		}
+		if err := sqlx.GetContext(ctx, tx, &c, `
+			SELECT count(*) FILTER (WHERE counted_at > (now() AT TIME ZONE 'UTC') -
+					interval '1 minute') AS minute,
+				count(*) AS day
+			FROM odoo_shim.outbox
+			WHERE server_id = $1
+				AND counted_at > (now() AT TIME ZONE 'UTC') - interval '1 day'`,
+			serverID); err != nil {
+			return err
+		}
+		allowed, wait = quotaRoom(o, len(jobs), c.Minute, c.Day)
+		return reserve(ctx, tx, jobs[:allowed])
+	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("read mail rate: %w", err)
 	}
-
-	allowed, wait := n, time.Duration(0)
-	if o.RatePerMinute > 0 && c.Minute+allowed > o.RatePerMinute {
-		allowed, wait = max(0, o.RatePerMinute-c.Minute), time.Minute
-	}
-	if o.DailyQuota > 0 && c.Day+allowed > o.DailyQuota {
-		allowed, wait = max(0, o.DailyQuota-c.Day), time.Hour
-	}
 	return allowed, wait, nil
+}
+
+// quotaLock is the first key of the advisory lock taken while a server's quota is
+// counted; the server's id is the second.
+const quotaLock = 0x0d005e
+
+// quotaRoom returns how many of n mails a server may send now, having sent (or reserved)
+// minute mails in the last minute and day in the last day, and how long the others wait.
+func quotaRoom(o OutboxSettings, n, minute, day int) (int, time.Duration) {
+	allowed, wait := n, time.Duration(0)
+	if o.RatePerMinute > 0 && minute+allowed > o.RatePerMinute {
+		allowed, wait = max(0, o.RatePerMinute-minute), time.Minute
+	}
+	if o.DailyQuota > 0 && day+allowed > o.DailyQuota {
+		allowed, wait = max(0, o.DailyQuota-day), time.Hour
+	}
+	return allowed, wait
+}
+
+// reserve counts jobs against their server's limits before they are sent.
+func reserve(ctx context.Context, tx sqlx.ExtContext, jobs []*job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.id
+	}
+	_, err := tx.ExecContext(ctx, `
+		UPDATE odoo_shim.outbox SET counted_at = now() AT TIME ZONE 'UTC'
+		WHERE id = ANY($1::bigint[]) AND lease_token = $2`, int64Array(ids), jobs[0].token)
+	return err
 }
 
 func (s *Store) logOutcome(j *job, srv MailServer, r result) {
@@ -729,7 +803,7 @@ func (s *Store) sweepOutbox(ctx context.Context) {
 	}
 	res, err := s.db.ExecContext(ctx, `
 		DELETE FROM odoo_shim.outbox
-		WHERE state <> 'queued'
+		WHERE state <> 'queued' AND (state <> 'unconfirmed' OR body IS NULL)
 			AND updated_at < (now() AT TIME ZONE 'UTC') - $1 * interval '1 second'`,
 		int64(s.set.Outbox.Keep.Seconds()))
 	if err != nil {
@@ -766,26 +840,39 @@ func (s *Store) outboxRound(ctx context.Context) (int, error) {
 // over, as when it was killed: they may have been delivered. They become unconfirmed,
 // or due again with ResendUnconfirmed.
 func (s *Store) settle(ctx context.Context) error {
+	_, err := s.settleWhere(ctx, 0)
+	return err
+}
+
+// settleOne settles mail id alone, and reports whether it had to.
+func (s *Store) settleOne(ctx context.Context, id int64) (bool, error) {
+	ids, err := s.settleWhere(ctx, id)
+	return len(ids) > 0 && !s.set.Outbox.ResendUnconfirmed, err
+}
+
+// settleWhere settles mail id, or every mail when id is 0.
+func (s *Store) settleWhere(ctx context.Context, id int64) ([]int64, error) {
 	var ids []int64
 	err := s.db.SelectContext(ctx, &ids, `
 		UPDATE odoo_shim.outbox
 		SET state = CASE WHEN $1 THEN 'queued' ELSE 'unconfirmed' END,
 			handed_at = CASE WHEN $1 THEN NULL ELSE handed_at END,
+			counted_at = CASE WHEN $1 THEN NULL ELSE counted_at END, doubted = true,
 			attempts = attempts + 1, lease_until = NULL, lease_token = NULL,
 			updated_at = now() AT TIME ZONE 'UTC', last_code = NULL,
 			last_error = 'the sender stopped after the whole mail went out; the server ' ||
 				'may have taken it'
-		WHERE state = 'queued' AND handed_at IS NOT NULL
+		WHERE state = 'queued' AND handed_at IS NOT NULL AND ($2 = 0 OR id = $2)
 			AND (lease_until IS NULL OR lease_until < clock_timestamp() AT TIME ZONE 'UTC')
-		RETURNING id`, s.set.Outbox.ResendUnconfirmed)
+		RETURNING id`, s.set.Outbox.ResendUnconfirmed, id)
 	if err != nil {
-		return fmt.Errorf("settle interrupted mails: %w", err)
+		return nil, fmt.Errorf("settle interrupted mails: %w", err)
 	}
 	for _, id := range ids {
 		s.log.Warn("interrupted reset mail settled", "outbox_id", id,
 			"resent", s.set.Outbox.ResendUnconfirmed)
 	}
-	return nil
+	return ids, nil
 }
 
 // claim leases up to n due mails to this instance.
@@ -822,7 +909,10 @@ func (s *Store) claim(ctx context.Context, n int) ([]*job, error) {
 		j := &job{id: r.ID, token: token, userID: r.UserID, serverID: r.ServerID,
 			attempts: r.Attempts, leasedAt: leasedAt}
 		if err := json.Unmarshal(r.Body, &j.mail); err != nil {
-			return nil, fmt.Errorf("read queued mail %d: %w", r.ID, err)
+			// One unreadable row must not hold up the batch, round after round.
+			s.finish(ctx, j, MailServer{ID: r.ServerID}, fmt.Errorf("the queued mail "+
+				"cannot be read: %w", err))
+			continue
 		}
 		jobs = append(jobs, j)
 	}

@@ -42,6 +42,7 @@ var migrations = []migration{
 			ADD COLUMN prior_signup_token varchar,
 			ADD COLUMN prior_signup_expiration timestamp`},
 	{"0005_outbox_hand_over", outboxHandOver},
+	{"0006_outbox_doubt_quota", outboxDoubtAndQuota},
 }
 
 // migrate brings odoo-shim's schema up to date. Several instances may start at once on one

@@ -146,8 +146,10 @@ func newStore(db *sqlx.DB, set Settings) *Store {
 // Info returns what Open learnt about the database.
 func (s *Store) Info() DBInfo { return s.info }
 
-// Close closes the connection pool.
+// Close waits for the delivery attempts still running, which end within the outbox's
+// lease, so that each outcome is recorded; then it closes the connection pool.
 func (s *Store) Close() error {
+	s.work.wg.Wait()
 	s.stmts.close()
 	return s.db.Close()
 }

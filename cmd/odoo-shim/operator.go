@@ -64,6 +64,9 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() > 0 {
 		return fmt.Errorf("outbox takes no arguments, only flags (got %q)", fs.Arg(0))
 	}
+	if *retry != 0 && *drop != 0 {
+		return errors.New("give --retry or --drop, not both")
+	}
 	switch *state {
 	case "", models.StateQueued, models.StateSent, models.StateFailed, models.StateDropped,
 		models.StateUnconfirmed:
