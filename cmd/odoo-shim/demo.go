@@ -69,6 +69,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return serve(ctx, cfg, log, mails.Handler(), ready)
 }
 
+func demoDSNFile(c *pgcluster.Cluster) string { return filepath.Join(c.Dir, "demo.dsn") }
+
 // demoDatabase readies the demo's database: the one ODOO_SHIM_DATABASE_DSN names, when it
 // is set (an empty database, filled on first use), else one in a private cluster under
 // dir, which it returns so that the caller stops it.
@@ -81,6 +83,13 @@ func demoDatabase(ctx context.Context, cfg *config.Config, dir,
 			return nil, err
 		}
 		cfg.Database.DSN = cluster.DSN(demoDB)
+		// For the operator commands (outbox, check-mail) on the demo's database; the DSN
+		// holds the cluster's password, so the file is the caller's alone.
+		if err := os.WriteFile(demoDSNFile(cluster), []byte(cfg.Database.DSN+"\n"),
+			0o600); err != nil {
+			cluster.Stop()
+			return nil, fmt.Errorf("demo: %w", err)
+		}
 	}
 
 	if err := loadDemo(ctx, cfg.Database.DSN, cluster != nil, fixtures); err != nil {
@@ -159,6 +168,8 @@ The web client's button, as the Odoo 18 web client sends it:
 		fmt.Fprintf(w, "\nPostgreSQL: PGPASSFILE=%s psql -h 127.0.0.1 -p %d -U %s %s\n"+
 			"  (data in %s, kept between runs; \"make clean\" removes .data to start "+
 			"afresh).\n", c.PassFile(), c.Port, pgcluster.Superuser, db, c.Dir)
+		fmt.Fprintf(w, "Operator commands on it (check-mail while the demo runs):\n"+
+			"  ODOO_SHIM_DATABASE_DSN=\"$(cat %s)\" %s outbox\n", demoDSNFile(c), os.Args[0])
 	} else {
 		fmt.Fprintf(w, "\nDatabase: %s\n", config.RedactDSN(dsn))
 	}
