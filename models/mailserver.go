@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // mailServers returns the active ir_mail_server rows in Odoo's order of preference.
@@ -55,16 +57,13 @@ func (s *Store) readMailServers(ctx context.Context, q sqlx.QueryerContext, wher
 		Cert       []byte         `db:"smtp_ssl_certificate"`
 		Key        []byte         `db:"smtp_ssl_private_key"`
 		Active     sql.NullBool   `db:"active"`
-		Gmail      sql.NullBool   `db:"gmail"`
+		Flags      pq.BoolArray   `db:"flags"`
 	}
-	gmail := `false`
-	if s.info.GmailFlag {
-		gmail = `use_google_gmail_service`
-	}
+	flags, auths := s.oauthFlagsSQL()
 	err := sqlx.SelectContext(ctx, q, &rows, `
 		SELECT id, name, sequence, from_filter, smtp_host, smtp_port, smtp_authentication,
 			smtp_user, smtp_pass, smtp_encryption, smtp_ssl_certificate, smtp_ssl_private_key,
-			active, `+gmail+` AS gmail
+			active, `+flags+` AS flags
 		FROM ir_mail_server
 		WHERE `+where+`
 		ORDER BY sequence, id`, args...)
@@ -81,14 +80,31 @@ func (s *Store) readMailServers(ctx context.Context, q sqlx.QueryerContext, wher
 			Encryption: r.Encryption, Certificate: r.Cert, PrivateKey: r.Key,
 			Active: r.Active.Bool,
 		}
-		// Odoo 15's google_gmail logs in with XOAUTH2 wherever the base module would log in
-		// with a password; a certificate server, or one without a user, never logs in, so
-		// the flag does nothing there.
-		if r.Gmail.Bool && r.Auth != "certificate" && r.User.String != "" {
-			servers[i].Authentication = AuthGmail
+		// Odoo 15's google_gmail and microsoft_outlook log in with XOAUTH2 wherever the base
+		// module would log in with a password; a certificate server, or one without a user,
+		// never logs in, so a flag does nothing there.
+		if r.Auth == "certificate" || r.User.String == "" {
+			continue
+		}
+		if j := slices.Index(r.Flags, true); j >= 0 {
+			servers[i].Authentication = auths[j]
 		}
 	}
 	return servers, nil
+}
+
+// oauthFlagsSQL returns the SQL array of the database's Odoo 15 OAuth flags, in the order
+// of oauthFlags15 (its columns are the fixed whitelist), and the authentication each
+// stands for.
+func (s *Store) oauthFlagsSQL() (string, []string) {
+	var cols, auths []string
+	for _, f := range oauthFlags15 {
+		if s.info.OAuthFlags[f.auth] != "" {
+			cols = append(cols, `COALESCE(`+f.column+`, false)`)
+			auths = append(auths, f.auth)
+		}
+	}
+	return `ARRAY[` + strings.Join(cols, ", ") + `]::boolean[]`, auths
 }
 
 // route is the outcome of Odoo's mail server choice for one sender.

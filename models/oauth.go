@@ -47,8 +47,22 @@ var oauthColumns = map[string]struct{ access, expiry, refresh, clientID, secret,
 		"microsoft_outlook_client_secret", "/microsoft_outlook/confirm"},
 }
 
-// msgOutlookConnect is Odoo's own text for an Outlook server without a token.
-const msgOutlookConnect = "Please connect with your Outlook account before using it."
+// oauthFlags15 are the booleans by which Odoo 15's google_gmail and microsoft_outlook
+// switch a server to their OAuth (from 16 smtp_authentication says it), a fixed whitelist.
+// Where both are set, microsoft_outlook wins: modules of one depth load by name, so its
+// login override runs first and does not call google_gmail's (inferred from Odoo's module
+// graph, not seen on a live 15).
+var oauthFlags15 = []struct{ column, auth string }{
+	{"use_microsoft_outlook_service", AuthOutlook},
+	{"use_google_gmail_service", AuthGmail},
+}
+
+// msgOutlookConnect is Odoo's own text for an Outlook server without a token;
+// msgOutlookLogin15 is Odoo 15's.
+const (
+	msgOutlookConnect = "Please connect with your Outlook account before using it."
+	msgOutlookLogin15 = "Please login your Outlook mail server before using it."
+)
 
 // tokenMargin is how long before its stored expiry an access token counts as expired, so
 // that it does not lapse between the check and the AUTH command.
@@ -90,6 +104,8 @@ func (s *Store) authorize(ctx context.Context, srv MailServer) (MailServer, erro
 	}
 	switch {
 	case row.Refresh != nil && *row.Refresh != "":
+	case srv.Authentication == AuthOutlook && s.info.Major == 15:
+		return fail(false, errors.New(msgOutlookLogin15))
 	case srv.Authentication == AuthOutlook:
 		return fail(false, errors.New(msgOutlookConnect))
 	default:
@@ -101,8 +117,9 @@ func (s *Store) authorize(ctx context.Context, srv MailServer) (MailServer, erro
 
 // refreshToken gets a new access token and stores it with its expiry. A refresh token
 // obtained through Odoo's IAP proxy belongs to Odoo's own OAuth application and cannot be
-// refreshed here (issue #5). Odoo 15 keeps the same google_gmail columns; its
-// use_google_gmail_service servers arrive here as gmail ones (readMailServers).
+// refreshed here (issue #5). Odoo 15 keeps the same token columns; its servers with
+// use_google_gmail_service or use_microsoft_outlook_service arrive here as gmail or outlook
+// ones (readMailServers).
 func (s *Store) refreshToken(ctx context.Context, srv MailServer, refresh string) (MailServer,
 	error) {
 	cols := oauthColumns[srv.Authentication]

@@ -24,9 +24,11 @@ type DBInfo struct {
 	TOTP         bool   // auth_totp is installed and res_users has totp_secret
 	// PersonalServers: ir_mail_server has Odoo 19's owner_user_id (per-user servers).
 	PersonalServers bool
-	// GmailFlag: ir_mail_server has Odoo 15's use_google_gmail_service, the boolean that
-	// switches Gmail OAuth on before smtp_authentication had a gmail value (16+).
-	GmailFlag bool
+	// OAuthFlags: the Odoo 15 booleans of ir_mail_server that switch a server to OAuth
+	// before smtp_authentication had gmail and outlook values (16+), each column under the
+	// authentication it stands for (AuthGmail: "use_google_gmail_service"). Empty on other
+	// versions, where a column left behind by an upgrade is not read.
+	OAuthFlags map[string]string
 	// MaxEmailSize: ir_mail_server has Odoo 18's max_email_size (MB).
 	MaxEmailSize bool
 	Modules      map[string]bool
@@ -245,19 +247,35 @@ func readShape(ctx context.Context, db *sqlx.DB, info *DBInfo) error {
 	if err != nil {
 		return err
 	}
-	info.GmailFlag, err = hasColumn(ctx, db, "ir_mail_server", "use_google_gmail_service")
-	if err != nil {
+	if err = readOAuthFlags(ctx, db, info); err != nil {
 		return err
 	}
-	// Upgrading to 16 moves the flag into smtp_authentication but leaves the column behind;
-	// Odoo 16+ no longer reads it, so neither may odoo-shim.
-	info.GmailFlag = info.GmailFlag && info.Major == 15
 	info.MaxEmailSize, err = hasColumn(ctx, db, "ir_mail_server", "max_email_size")
 	if err != nil {
 		return err
 	}
 	if info.Major >= 18 && info.StoredTokens {
 		info.StoredTokens = false // a leftover column from an upgrade; 18 signs its tokens
+	}
+	return nil
+}
+
+// readOAuthFlags finds the Odoo 15 OAuth flags of ir_mail_server (oauthFlags15). Upgrading
+// to 16 moves a flag into smtp_authentication but leaves its column behind; Odoo 16+ no
+// longer reads it, so neither may odoo-shim.
+func readOAuthFlags(ctx context.Context, db *sqlx.DB, info *DBInfo) error {
+	info.OAuthFlags = map[string]string{}
+	if info.Major != 15 {
+		return nil
+	}
+	for _, f := range oauthFlags15 {
+		ok, err := hasColumn(ctx, db, "ir_mail_server", f.column)
+		if err != nil {
+			return err
+		}
+		if ok {
+			info.OAuthFlags[f.auth] = f.column
+		}
 	}
 	return nil
 }

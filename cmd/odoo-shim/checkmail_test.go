@@ -47,17 +47,46 @@ func checkMailDB(t *testing.T, tmpl modeltest.Template, opt catcher.Options) (
 	return mails, db
 }
 
-// check-mail on an Odoo 15 server with use_google_gmail_service: the expired token is
-// refreshed at the token endpoint and written back, and the test logs in with XOAUTH2.
-func TestCheckMailGmail15(t *testing.T) {
-	const user = "tu@gmail.test"
-	_, db := checkMailDB(t, modeltest.Derived15, catcher.Options{
-		Tokens: map[string]string{user: "ya29.fresh"}})
-	modeltest.Exec(t, db, `UPDATE ir_mail_server SET smtp_user = 'tu@gmail.test',
-		use_google_gmail_service = true, google_gmail_access_token = 'ya29.old',
-		google_gmail_access_token_expiration = 1000, google_gmail_refresh_token = '1//refresh';
-		INSERT INTO ir_config_parameter (key, value) VALUES ('google_gmail_client_id', 'cid'),
-			('google_gmail_client_secret', 'secret')`)
+// check-mail on an Odoo 15 server with use_google_gmail_service or
+// use_microsoft_outlook_service: the expired token is refreshed at the provider's token
+// endpoint and written back, and the test logs in with XOAUTH2.
+func TestCheckMailOAuth15(t *testing.T) {
+	for _, c := range []struct{ auth, flag, prefix, user, urlKey string }{
+		{"gmail", "use_google_gmail_service", "google_gmail", "tu@gmail.test",
+			"ODOO_SHIM_MAIL_GMAIL_TOKEN_URL"},
+		{"outlook", "use_microsoft_outlook_service", "microsoft_outlook", "tu@outlook.test",
+			"ODOO_SHIM_MAIL_OUTLOOK_TOKEN_URL"},
+	} {
+		t.Run(c.auth, func(t *testing.T) {
+			_, db := checkMailDB(t, modeltest.Derived15, catcher.Options{
+				Tokens: map[string]string{c.user: "ya29.fresh"}})
+			modeltest.Exec(t, db, strings.NewReplacer("{flag}", c.flag, "{p}", c.prefix,
+				"{user}", c.user).Replace(`UPDATE ir_mail_server SET smtp_user = '{user}',
+				{flag} = true, {p}_access_token = 'ya29.old',
+				{p}_access_token_expiration = 1000, {p}_refresh_token = '1//refresh';
+				INSERT INTO ir_config_parameter (key, value) VALUES ('{p}_client_id', 'cid'),
+					('{p}_client_secret', 'secret')`))
+			tokens, grants := checkTokenServer(t)
+			t.Setenv(c.urlKey, tokens.URL)
+
+			out, err := runCmd(t, "check-mail", "--from", c.user)
+			want := "authentication " + c.auth + " (" + c.flag + "), user " + c.user
+			if err != nil || grants.Load() != 1 || !strings.Contains(out, want) ||
+				!strings.Contains(out, "  Connection Test Successful!\n") {
+				t.Fatalf("check-mail = %v after %d grants:\n%s", err, grants.Load(), out)
+			}
+			var stored string
+			if err := openTestDB(t, db).Get(&stored, `SELECT `+c.prefix+`_access_token
+				FROM ir_mail_server`); err != nil || stored != "ya29.fresh" {
+				t.Errorf("stored token %q, %v; want the refreshed one", stored, err)
+			}
+		})
+	}
+}
+
+// checkTokenServer is a local OAuth token endpoint granting the refresh token 1//refresh
+// of the client cid, and counts the grants.
+func checkTokenServer(t *testing.T) (*httptest.Server, *atomic.Int32) {
 	var grants atomic.Int32
 	tokens := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.PostFormValue("refresh_token") != "1//refresh" ||
@@ -70,19 +99,7 @@ func TestCheckMailGmail15(t *testing.T) {
 		_, _ = w.Write([]byte(`{"access_token":"ya29.fresh","expires_in":3599}`))
 	}))
 	t.Cleanup(tokens.Close)
-	t.Setenv("ODOO_SHIM_MAIL_GMAIL_TOKEN_URL", tokens.URL)
-
-	out, err := runCmd(t, "check-mail", "--from", user)
-	if err != nil || grants.Load() != 1 ||
-		!strings.Contains(out, "authentication gmail (use_google_gmail_service), user "+user) ||
-		!strings.Contains(out, "  Connection Test Successful!\n") {
-		t.Fatalf("check-mail = %v after %d grants:\n%s", err, grants.Load(), out)
-	}
-	var stored string
-	if err := openTestDB(t, db).Get(&stored, `SELECT google_gmail_access_token
-		FROM ir_mail_server`); err != nil || stored != "ya29.fresh" {
-		t.Errorf("stored token %q, %v; want the refreshed one", stored, err)
-	}
+	return tokens, &grants
 }
 
 // On Odoo 18 check-mail compares the server's SIZE with Odoo's limit for it, warns when

@@ -303,11 +303,11 @@ func senderNote(srv models.MailServer, from string) string {
 		srv.User, from, from)
 }
 
-// authPart names the authentication; on Odoo 15 a gmail one comes from the
-// use_google_gmail_service flag, the row's smtp_authentication being login.
+// authPart names the authentication; on Odoo 15 a gmail or outlook one comes from a flag
+// (use_google_gmail_service, use_microsoft_outlook_service), smtp_authentication being login.
 func authPart(info models.DBInfo, srv models.MailServer) string {
-	if srv.Authentication == models.AuthGmail && info.GmailFlag {
-		return models.AuthGmail + " (use_google_gmail_service)"
+	if flag := info.OAuthFlags[srv.Authentication]; flag != "" {
+		return srv.Authentication + " (" + flag + ")"
 	}
 	return cmp.Or(srv.Authentication, "none")
 }
