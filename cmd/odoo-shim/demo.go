@@ -168,8 +168,9 @@ The web client's button, as the Odoo 18 web client sends it:
 		fmt.Fprintf(w, "\nPostgreSQL: PGPASSFILE=%s psql -h 127.0.0.1 -p %d -U %s %s\n"+
 			"  (data in %s, kept between runs; \"make clean\" removes .data to start "+
 			"afresh).\n", c.PassFile(), c.Port, pgcluster.Superuser, db, c.Dir)
+		env := fmt.Sprintf("ODOO_SHIM_DATABASE_DSN=\"$(cat %s)\"", demoDSNFile(c))
 		fmt.Fprintf(w, "Operator commands on it (check-mail while the demo runs):\n"+
-			"  ODOO_SHIM_DATABASE_DSN=\"$(cat %s)\" %s outbox\n", demoDSNFile(c), os.Args[0])
+			"  %[1]s %[2]s outbox\n  %[1]s %[2]s check-mail\n", env, os.Args[0])
 	} else {
 		fmt.Fprintf(w, "\nDatabase: %s\n", config.RedactDSN(dsn))
 	}
