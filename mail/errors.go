@@ -48,7 +48,9 @@ func classify(ctx context.Context, label, stage string, err error) *models.Deliv
 	if errors.As(err, &se) {
 		de.Code = se.Code
 		de.Text = replyText(se)
-		de.Temporary = se.Temporary()
+		// A 2xx or 3xx read as a failure is a reply out of step: the connection is
+		// dropped and the mail tried again.
+		de.Temporary = se.Temporary() || se.Code < 400
 	}
 	de.Refused = errors.Is(err, syscall.ECONNREFUSED)
 	if isNetFailure(err) && !de.Refused {
@@ -97,13 +99,15 @@ func replyText(se *smtp.SMTPError) string {
 }
 
 // connectionBroken reports whether err leaves the SMTP connection unusable for the next
-// mail: anything but an ordinary reply, or a 421 (the server is closing the channel).
+// mail: anything but an ordinary refusal, or a 421 (the server is closing the channel).
 func connectionBroken(err error) bool {
 	var se *smtp.SMTPError
 	if !errors.As(err, &se) {
 		return true
 	}
-	return se.Code == 421
+	// A success or intermediate code where a refusal is read means the replies no longer
+	// match the commands.
+	return se.Code == 421 || se.Code < 400
 }
 
 // explainTLS adds what a handshake failure most likely means to err.

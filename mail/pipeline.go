@@ -122,7 +122,13 @@ func (ss *session) beginPipelined(ctx context.Context, from string, to []string,
 	}
 	rcptErr := ss.recipients(to, func(string) error { return ss.reply(25) })
 	if rcptErr != nil && connectionBroken(rcptErr) {
-		return nil, ss.drop(), classify(ctx, ss.label, models.StageRcpt, rcptErr)
+		if mailErr == nil {
+			return nil, ss.drop(), classify(ctx, ss.label, models.StageRcpt, rcptErr)
+		}
+		// The server refused the sender, then hung up: the refusal is this mail's
+		// outcome, the lost connection that of the mails after it.
+		ss.lost = classify(ctx, ss.label, models.StageRcpt, rcptErr)
+		return nil, ss.drop(), classify(ctx, ss.label, models.StageSender, mailErr)
 	}
 	dataErr := ss.reply(354)
 	if dataErr != nil && connectionBroken(dataErr) {

@@ -92,9 +92,10 @@ func (s *Sender) SendEach(ctx context.Context, srv models.MailServer,
 	if err != nil {
 		return err
 	}
-	// An idle connection the server has meanwhile closed would fail the first mail; one
-	// NOOP finds out, and a fresh connection takes the batch.
-	if reused && sess.client.Noop() != nil {
+	// An idle connection the server has meanwhile closed, or left out of step with a reply
+	// nobody asked for, would fail the first mail; one NOOP finds out, and a fresh
+	// connection takes the batch.
+	if reused && (sess.outOfStep() || sess.client.Noop() != nil || sess.outOfStep()) {
 		sess.close()
 		if sess, err = s.open(ctx, srv); err != nil {
 			return err
@@ -395,6 +396,13 @@ func (ss *session) deliver(ctx context.Context, m models.ResetMail, commit func(
 		ss.hangUp()
 		return true, classify(ctx, ss.label, models.StageData, err)
 	}
+	if ss.outOfStep() {
+		// The server said something nobody asked for: its replies no longer match our
+		// commands. Dropped before the end of data, the mail cannot have been taken.
+		ss.hangUp()
+		return true, &models.DeliveryError{Server: ss.label, Stage: models.StageData,
+			Temporary: true, Err: errOutOfStep}
+	}
 	if commit != nil {
 		if err := commit(); err != nil {
 			ss.hangUp()
@@ -436,11 +444,24 @@ func (ss *session) hangUp() {
 	_ = ss.conn.Close()
 }
 
+// errOutOfStep is the failure of a connection whose server sent replies nobody asked for.
+var errOutOfStep = errors.New("the server sent replies that match no command; the " +
+	"connection was dropped")
+
+// outOfStep reports whether the server has sent something no command waits for.
+func (ss *session) outOfStep() bool { return ss.wire != nil && ss.wire.r.Buffered() > 0 }
+
 // endData ends the message's data and reads the server's verdict. When the end of data
 // went out and no reply came, the server may have taken the mail: the error says so.
 func (ss *session) endData(ctx context.Context, w io.Closer) (bool, error) {
 	failed := ss.conn.failedWrites.Load()
 	err := w.Close()
+	if err == nil && ss.outOfStep() {
+		// More came than the one reply: which of them was the verdict is unknown.
+		ss.hangUp()
+		return true, &models.DeliveryError{Server: ss.label, Stage: models.StageData,
+			Temporary: true, Unconfirmed: true, Err: errOutOfStep}
+	}
 	if err == nil {
 		ss.delivered++
 		return false, nil
@@ -544,6 +565,12 @@ func (ss *session) abort(ctx context.Context, stage string, err error) (bool, er
 		if rerr := ss.client.Reset(); rerr != nil {
 			ss.log.Debug("smtp_reset_failed", "server", ss.label, "error", rerr)
 			broken = true
+			// The mails after this one were never tried: they fail with the lost
+			// connection, for another attempt, not with this mail's refusal.
+			lost := classify(ctx, ss.label, stage, fmt.Errorf("the connection was lost "+
+				"after a refusal of an earlier mail: %w", rerr))
+			lost.Code, lost.Text, lost.Temporary = 0, "", true
+			ss.lost = lost
 		}
 	}
 	return broken, classify(ctx, ss.label, stage, err)
