@@ -21,11 +21,18 @@ import (
 // reads: twice the 512 octets RFC 5321 §4.5.3.1.5 allows.
 const maxReplyLine = 2000
 
-// errReplyTooLong is returned for a reply line longer than maxReplyLine.
-var errReplyTooLong = errors.New("smtp reply line too long")
+// maxReplies bounds what the server may send between two writes of the client: the replies
+// to one command group of up to 100 recipients take some 50 KiB.
+const maxReplies = 1 << 20
+
+// Errors for a server that sends more than replies can hold.
+var (
+	errReplyTooLong = errors.New("smtp reply line too long")
+	errTooMuchReply = errors.New("smtp server sent more than its replies can hold")
+)
 
 // wire is the connection as go-smtp's client sees it: the clear or TLS connection over the
-// deadlineConn, whose bytes from the server are all buffered in r.
+// deadlineConn, whose bytes from the server are all buffered in r, within limit.
 //
 // With pipelining the session reads the replies of its own command group from r, while
 // go-smtp keeps reading its replies (EHLO, AUTH, RSET, NOOP, QUIT) through Read. Read hands
@@ -34,11 +41,19 @@ var errReplyTooLong = errors.New("smtp reply line too long")
 // command it answers.
 type wire struct {
 	net.Conn
-	r *bufio.Reader
+	r     *bufio.Reader
+	limit *replyLimit
 }
 
 func newWire(c net.Conn) *wire {
-	return &wire{Conn: c, r: bufio.NewReader(&lineLimit{r: c})}
+	limit := &replyLimit{r: c}
+	return &wire{Conn: c, r: bufio.NewReader(limit), limit: limit}
+}
+
+// Write implements net.Conn. What the server may send in reply starts afresh.
+func (w *wire) Write(p []byte) (int, error) {
+	w.limit.written()
+	return w.Conn.Write(p)
 }
 
 // Read implements net.Conn: the buffered bytes up to and including the first line end.
@@ -61,16 +76,25 @@ func (w *wire) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// lineLimit fails a read once a line from the server exceeds maxReplyLine, so a server
-// cannot make the shared buffer grow without end.
-type lineLimit struct {
-	r    io.Reader
-	line int // bytes since the last line end
+// replyLimit fails a read once a line from the server exceeds maxReplyLine, or what it sent
+// since the client last wrote exceeds maxReplies, so that neither go-smtp's reader nor the
+// pipelined one gathers a reply without end. Writes and reads of one session never run
+// at the same time.
+type replyLimit struct {
+	r     io.Reader
+	line  int // bytes since the last line end
+	since int // bytes since the client last wrote
 }
 
+func (l *replyLimit) written() { l.since = 0 }
+
 // Read implements io.Reader.
-func (l *lineLimit) Read(p []byte) (int, error) {
+func (l *replyLimit) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
+	l.since += n
+	if l.since > maxReplies {
+		return 0, errTooMuchReply
+	}
 	for _, b := range p[:n] {
 		l.line++
 		if b == '\n' {

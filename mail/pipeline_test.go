@@ -194,6 +194,7 @@ type scripted struct {
 	refuse     string // RCPT of this address gets 550
 	stall      bool   // read MAIL, RCPT and DATA, then say nothing
 	refuseData string // the reply to DATA instead of 354, when set
+	flood      bool   // answer MAIL with continuation lines that never end
 
 	mu   sync.Mutex
 	data [][]string // the message lines of each DATA, dot-stuffing removed
@@ -229,6 +230,8 @@ func (s *scripted) serve(c net.Conn) {
 			}
 		case "MAIL":
 			recipients = 0
+			for s.flood && say("250-"+strings.Repeat("x", 500)) {
+			}
 			ok = s.stall || say("250 2.1.0 ok")
 		case "RCPT":
 			if s.refuse != "" && strings.Contains(arg, strings.ToUpper(s.refuse)) {
@@ -371,6 +374,27 @@ func TestSendDataRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSendFloodedReply: a server whose reply never ends fails the mail once it has sent a
+// megabyte, pipelined or not, long before the command timeout.
+func TestSendFloodedReply(t *testing.T) {
+	eachPath(t, func(t *testing.T, s *Sender) {
+		srv := startScripted(t, &scripted{pipelining: true, flood: true})
+		begin := time.Now()
+		results, err := s.Send(context.Background(),
+			serverAt(t, srv.ln.Addr().String(), "none"), []models.ResetMail{recordedMail()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if de := deliveryError(t, results[0]); !errors.Is(de, errTooMuchReply) ||
+			de.Stage != models.StageSender {
+			t.Errorf("result %+v, want errTooMuchReply at the sender stage", de)
+		}
+		if elapsed := time.Since(begin); elapsed > 5*time.Second {
+			t.Errorf("Send took %v", elapsed)
+		}
+	})
 }
 
 // TestSendPipelinedStall: a server that takes the command group and never answers holds
