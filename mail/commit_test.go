@@ -78,13 +78,16 @@ func TestSendCommitting(t *testing.T) {
 // When the server's answer to the first mail of a batch is lost, only that mail is in
 // doubt: the next, never sent, gets the connection's failure without the doubt.
 func TestSendBatchAfterLostAnswer(t *testing.T) {
+	eachPath(t, testSendBatchAfterLostAnswer)
+}
+
+func testSendBatchAfterLostAnswer(t *testing.T, s *Sender) {
 	first := true
 	c := startCatcher(t, catcher.Options{DropAfterData: func() bool {
 		was := first
 		first = false
 		return was
 	}})
-	s := testSender(nil)
 	s.Timeout = 2 * time.Second
 	var errs []error
 	err := s.SendEach(context.Background(), serverAt(t, c.Addr(), "none"),

@@ -421,34 +421,6 @@ func TestSendPipelinedStall(t *testing.T) {
 	}
 }
 
-// TestSendAfterLostAnswer: when the server takes a mail and its answer is lost, that mail
-// is unconfirmed, and the mails after it, which never went out, are not.
-func TestSendAfterLostAnswer(t *testing.T) {
-	eachPath(t, func(t *testing.T, s *Sender) {
-		var mu sync.Mutex
-		n := 0
-		c := startCatcher(t, catcher.Options{DropAfterData: func() bool {
-			mu.Lock()
-			defer mu.Unlock()
-			n++
-			return n == 2
-		}})
-		s.Timeout = 2 * time.Second
-		mails := []models.ResetMail{mailTo("a@example.com"), mailTo("b@example.com"),
-			mailTo("c@example.com")}
-		results, err := s.Send(context.Background(), serverAt(t, c.Addr(), "none"), mails)
-		if err != nil || results[0] != nil {
-			t.Fatalf("Send = %v, %v", results, err)
-		}
-		if de := deliveryError(t, results[1]); !de.Unconfirmed {
-			t.Errorf("results[1] = %+v, want unconfirmed", de)
-		}
-		if de := deliveryError(t, results[2]); de.Unconfirmed || !de.Temporary {
-			t.Errorf("results[2] = %+v, want a temporary failure, not unconfirmed", de)
-		}
-	})
-}
-
 // TestEnvelopeAddress: nothing that could end the path or the command line reaches MAIL
 // FROM or RCPT TO.
 func TestEnvelopeAddress(t *testing.T) {
