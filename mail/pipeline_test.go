@@ -462,3 +462,30 @@ func TestEnvelopeAddress(t *testing.T) {
 		t.Errorf("delivered %+v", msgs)
 	}
 }
+
+// TestSendSomeRecipientsRefused: as with Odoo (smtplib), a mail goes out when one of its
+// recipients is accepted, and fails at RCPT only when none is; pipelined or not.
+func TestSendSomeRecipientsRefused(t *testing.T) {
+	eachPath(t, func(t *testing.T, s *Sender) {
+		c := startCatcher(t, catcher.Options{OnRcpt: func(to string) error {
+			if strings.HasPrefix(to, "b") {
+				return refuse("", 550)(to)
+			}
+			return nil
+		}})
+		results, err := s.Send(context.Background(), serverAt(t, c.Addr(), "none"),
+			[]models.ResetMail{mailTo("a@example.com, b@example.com"),
+				mailTo("b@example.com, b2@example.com"), mailTo("c@example.com")})
+		if err != nil || results[0] != nil || results[2] != nil {
+			t.Fatalf("Send = %v, %v; want only the second mail refused", results, err)
+		}
+		if de := deliveryError(t, results[1]); de.Stage != models.StageRcpt || de.Code != 550 {
+			t.Errorf("results[1] = %+v, want rcpt 550", de)
+		}
+		msgs := c.Messages()
+		if len(msgs) != 2 || strings.Join(msgs[0].To, ",") != "a@example.com" ||
+			strings.Join(msgs[1].To, ",") != "c@example.com" {
+			t.Errorf("delivered %d messages: %+v", len(msgs), msgs)
+		}
+	})
+}
