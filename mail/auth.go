@@ -10,6 +10,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/odoo-shim/odoo-shim/models"
 )
 
 // Authentication kinds of ir_mail_server.smtp_authentication.
@@ -109,20 +111,23 @@ func (a *loginClient) Next(challenge []byte) ([]byte, error) {
 }
 
 // clientCertificate loads the certificate and private key of "certificate" authentication.
-// Odoo stores both base64-encoded in binary columns; plain PEM is accepted too.
+// Odoo stores both base64-encoded in binary columns; plain PEM is accepted too. Every
+// failure wraps models.ErrClientCertificate: the stored pair is at fault, not the server.
 func clientCertificate(certPEM, keyPEM []byte) (tls.Certificate, error) {
 	cert, err := pemBytes(certPEM)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("client certificate: %w", err)
+		return tls.Certificate{}, fmt.Errorf("%w: smtp_ssl_certificate: %w",
+			models.ErrClientCertificate, err)
 	}
 	key, err := pemBytes(keyPEM)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("client private key: %w", err)
+		return tls.Certificate{}, fmt.Errorf("%w: smtp_ssl_private_key: %w",
+			models.ErrClientCertificate, err)
 	}
 
 	pair, err := tls.X509KeyPair(cert, key)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("load client certificate and key: %w", err)
+		return tls.Certificate{}, fmt.Errorf("%w: %w", models.ErrClientCertificate, err)
 	}
 	return pair, nil
 }

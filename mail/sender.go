@@ -304,15 +304,21 @@ func classifyStartTLS(ctx context.Context, srv models.MailServer, err error) err
 	return classify(ctx, srv.Label(), models.StageTLS, err)
 }
 
-// explainGreeting adds a hint when a server on port 465 stays silent: it waits for a TLS
-// handshake that a clear-text or STARTTLS client never starts (cases.md C16).
+// explainGreeting marks a server that stays silent while we wait in clear text: a server
+// expecting SSL/TLS from the first byte waits for a handshake that a clear-text or STARTTLS
+// client never starts (cases.md C16). Port 465 is where that is the rule, but any port can
+// be set up so.
 func explainGreeting(srv models.MailServer, err error) error {
 	var ne net.Error
-	if srv.Port == 465 && !strings.HasPrefix(srv.Encryption, "ssl") &&
-		errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("no greeting; port 465 normally expects SSL/TLS: %w", err)
+	if strings.HasPrefix(srv.Encryption, "ssl") || !errors.As(err, &ne) || !ne.Timeout() {
+		return err
 	}
-	return err
+	if srv.Port == 465 {
+		return fmt.Errorf("%w; port 465 normally expects SSL/TLS: %w", models.ErrNoGreeting,
+			err)
+	}
+	return fmt.Errorf("%w; port %d may expect SSL/TLS from the first byte: %w",
+		models.ErrNoGreeting, srv.Port, err)
 }
 
 // login authenticates as srv says and returns the mechanism used ("" for none).
