@@ -25,7 +25,7 @@ const (
 		"--update-size stores it, so that Odoo turns larger attachments into links"
 	hintFull  = "the recipient's mailbox is full: the recipient has to make room"
 	hintQuota = "the account's sending limit is reached (Gmail: about 500 mails a day, " +
-		"Google Workspace 2,000); set mail.daily_quota below it"
+		"Google Workspace 2,000); set mail.daily_quota (and mail.rate_per_minute) below it"
 	hintRelay = "the server will not relay this mail for odoo-shim: log in (set smtp_user " +
 		"and smtp_pass; most servers relay only for clients that logged in), or have the " +
 		"server's relay rules allow this host and sender (in check-mail the recipient is " +
@@ -151,7 +151,9 @@ func (e *DeliveryError) stageHint(text string) string {
 			"the company's e-mail and the notifications address (mail.default.from or the " +
 			"alias domain)"
 	case e.Stage == StageRcpt && e.Code >= 500:
-		return "the server refused the recipient: check the user's e-mail address"
+		return "the server refused the recipient: check the user's e-mail address (in " +
+			"check-mail it is Odoo's noreply@odoo.com: a server refusing it delivers only " +
+			"to its own domains, or only for clients that logged in)"
 	case e.Stage == StageData && e.Code >= 500:
 		return "the server refused the message itself (a policy or spam filter)"
 	case e.Stage == StageAuth && strings.Contains(text, "not supported"):
