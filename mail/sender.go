@@ -72,8 +72,6 @@ func (s *Sender) Send(ctx context.Context, srv models.MailServer, mails []models
 	return results, nil
 }
 
-var _ models.StreamMailer = (*Sender)(nil)
-
 // SendEach is Send reporting each mail's outcome to hooks.Report as soon as the server has
 // answered for it, before the next mail goes out; Report is called once per mail, in
 // order, until it returns false. hooks.Committing is called before each end of data. The

@@ -58,24 +58,18 @@ type ResetMail struct {
 	MessageID string
 }
 
-// Mailer delivers reset mails. Send uses one connection to server for the whole batch.
-// An error that stops every delivery (connection, TLS, authentication) is returned as err;
-// otherwise results holds one entry per mail, nil when the server accepted it.
-// Errors should be, or wrap, a *DeliveryError.
+// Mailer delivers reset mails over one connection to server for the whole batch. It
+// reports each mail's outcome as soon as the server has answered for it, so that the outbox
+// records a delivered mail before the next one goes out. Before it ends a message's data,
+// the step after which the server may hold the mail, it calls hooks.Committing, so that
+// the outbox knows which mails a crash leaves in doubt. The error is a failure that stopped
+// the batch before any mail (connection, TLS, authentication). Errors should be, or wrap,
+// a *DeliveryError.
 type Mailer interface {
-	Send(ctx context.Context, server MailServer, mails []ResetMail) (results []error, err error)
-}
-
-// StreamMailer is a Mailer that reports each mail's outcome as soon as the server has
-// answered for it, so that the outbox records a delivered mail before the next one goes
-// out. Before it ends a message's data, the step after which the server may hold the mail,
-// it calls hooks.Committing, so that the outbox knows which mails a crash leaves in doubt.
-type StreamMailer interface {
-	Mailer
 	SendEach(ctx context.Context, server MailServer, mails []ResetMail, hooks SendHooks) error
 }
 
-// SendHooks are the calls a StreamMailer makes while it sends a batch.
+// SendHooks are the calls a Mailer makes while it sends a batch.
 type SendHooks struct {
 	// Committing, when set, is called for mail i once its whole content has been written,
 	// just before the end of data. An error abandons mail i unsent: the connection is

@@ -20,18 +20,27 @@ type recordingMailer struct {
 	fail    error
 }
 
-func (r *recordingMailer) Send(_ context.Context, srv MailServer,
-	mails []ResetMail) ([]error, error) {
+func (r *recordingMailer) SendEach(_ context.Context, srv MailServer, mails []ResetMail,
+	hooks SendHooks) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail != nil {
-		return nil, r.fail
+		return r.fail
 	}
-	r.mails = append(r.mails, mails...)
-	for range mails {
+	for i, m := range mails {
+		if hooks.Committing != nil {
+			if err := hooks.Committing(i); err != nil {
+				hooks.Report(i, err)
+				continue
+			}
+		}
+		r.mails = append(r.mails, m)
 		r.servers = append(r.servers, srv)
+		if !hooks.Report(i, nil) {
+			break
+		}
 	}
-	return make([]error, len(mails)), nil
+	return nil
 }
 
 type fixedClock struct{ t time.Time }

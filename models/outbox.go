@@ -356,19 +356,7 @@ func (s *Store) attemptServer(ctx context.Context, jobs []*job, more func() bool
 		return out
 	}
 
-	if sm, ok := s.set.Mailer.(StreamMailer); ok {
-		return append(out, s.stream(ctx, sm, srv, jobs, more)...)
-	}
-	mails := jobMails(jobs)
-	results, err := s.set.Mailer.Send(ctx, srv, mails)
-	for i, j := range jobs {
-		e := err
-		if e == nil && i < len(results) {
-			e = results[i]
-		}
-		out = append(out, s.finish(ctx, j, srv, e))
-	}
-	return out
+	return append(out, s.stream(ctx, srv, jobs, more)...)
 }
 
 func jobMails(jobs []*job) []ResetMail {
@@ -379,9 +367,9 @@ func jobMails(jobs []*job) []ResetMail {
 	return mails
 }
 
-// stream sends jobs through sm. Each mail's hand-over is recorded before its end of data
+// stream sends jobs through the Mailer. Each mail's hand-over is recorded before its end of data
 // goes out, and its outcome as soon as the server has answered.
-func (s *Store) stream(ctx context.Context, sm StreamMailer, srv MailServer, jobs []*job,
+func (s *Store) stream(ctx context.Context, srv MailServer, jobs []*job,
 	more func() bool) []result {
 	var out []result
 	record := func(i int, err error) { out = append(out, s.finish(ctx, jobs[i], srv, err)) }
@@ -405,7 +393,7 @@ func (s *Store) stream(ctx context.Context, sm StreamMailer, srv MailServer, job
 	}
 
 	reported := 0
-	err := sm.SendEach(ctx, srv, jobMails(jobs), SendHooks{
+	err := s.set.Mailer.SendEach(ctx, srv, jobMails(jobs), SendHooks{
 		Committing: func(i int) error { return s.handOver(ctx, jobs[i]) },
 		Report: func(i int, err error) bool {
 			record(i, err)
