@@ -77,6 +77,12 @@ DROP INDEX odoo_shim.outbox_sent;
 CREATE INDEX outbox_counted ON odoo_shim.outbox (server_id, counted_at)
 	WHERE counted_at IS NOT NULL`
 
+// outboxHandedIndex lets every sender round find the mails to settle (handed over, still
+// queued: almost always none) without reading the whole queue, which an outage can fill.
+const outboxHandedIndex = `
+CREATE INDEX outbox_handed ON odoo_shim.outbox (id)
+	WHERE state = 'queued' AND handed_at IS NOT NULL`
+
 // Outbox states.
 const (
 	StateQueued  = "queued"

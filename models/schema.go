@@ -43,6 +43,7 @@ var migrations = []migration{
 			ADD COLUMN prior_signup_expiration timestamp`},
 	{"0005_outbox_hand_over", outboxHandOver},
 	{"0006_outbox_doubt_quota", outboxDoubtAndQuota},
+	{"0007_outbox_handed_index", outboxHandedIndex},
 }
 
 // migrate brings odoo-shim's schema up to date. Several instances may start at once on one
