@@ -2,60 +2,25 @@ package mail
 
 import (
 	"context"
-	"net"
-	"net/textproto"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/odoo-shim/odoo-shim/models"
 )
 
-// scriptedServer answers SMTP commands by their verb from replies, "250 OK" for the rest,
-// on a free loopback port. It stages what the go-smtp server behind the catcher cannot:
-// a refusal of the DATA command itself (go-smtp always answers it 354).
+// scriptedServer answers SMTP commands by their verb from replies (one reply, lines
+// joined by CRLF), as usual for the rest, on a free loopback port. It stages what the
+// go-smtp server behind the catcher cannot: a refusal of the DATA command itself (go-smtp
+// always answers it 354), or a reply of several lines.
 func scriptedServer(t *testing.T, replies map[string]string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go converse(c, replies)
+	s := startRogue(t, &rogue{onCmd: func(_ int, verb, _ string) (string, bool) {
+		if reply, ok := replies[verb]; ok {
+			return reply + "\r\n", false
 		}
-	}()
-	return ln.Addr().String()
-}
-
-func converse(c net.Conn, replies map[string]string) {
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	tp := textproto.NewConn(c)
-	_ = tp.PrintfLine("220 scripted ESMTP")
-	for {
-		line, err := tp.ReadLine()
-		if err != nil {
-			return
-		}
-		verb, _, _ := strings.Cut(strings.ToUpper(line), " ")
-		switch reply, ok := replies[verb]; {
-		case ok:
-			_ = tp.PrintfLine("%s", reply)
-		case verb == "EHLO":
-			_ = tp.PrintfLine("250-scripted\r\n250 8BITMIME")
-		case verb == "QUIT":
-			_ = tp.PrintfLine("221 bye")
-			return
-		default:
-			_ = tp.PrintfLine("250 OK")
-		}
-	}
+		return "-", false
+	}})
+	return s.ln.Addr().String()
 }
 
 // A server that refuses the DATA command gets Odoo's "refused the test connection" from

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -103,13 +102,11 @@ func (e *outboxEnv) rows(t *testing.T, q string) []string {
 	return out
 }
 
-var msgIDRe = regexp.MustCompile(`(?m)^Message-Id: (\S+)\r$`)
-
 func messageIDs(msgs []catcher.Message) map[string]int {
 	ids := map[string]int{}
 	for _, m := range msgs {
-		if sm := msgIDRe.FindSubmatch(m.Data); sm != nil {
-			ids[string(sm[1])]++
+		if id := catcher.MessageID(m.Data); id != "" {
+			ids[id]++
 		}
 	}
 	return ids

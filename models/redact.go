@@ -42,7 +42,7 @@ func redactText(s, link string) string {
 	if u, err := url.Parse(link); err == nil && link != "" {
 		s = redactPieces(s, u.Query().Get("token"))
 	}
-	return printable(s)
+	return Printable(s)
 }
 
 // pieceLen is the shortest run of a token's characters that is redacted: a reply may
@@ -77,9 +77,9 @@ func longestPiece(s, tok string) int {
 	return n
 }
 
-// printable replaces control characters, which a server could send to recolour or
-// retitle the terminal that shows its reply, with U+FFFD; line breaks stay.
-func printable(s string) string {
+// Printable replaces control characters, which a server could send to recolour or
+// retitle the terminal that shows its reply, with U+FFFD; line breaks and tabs stay.
+func Printable(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
 			return r

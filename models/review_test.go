@@ -203,14 +203,8 @@ func TestOutboxQuotaUnderConcurrency(t *testing.T) {
 
 // A queued row whose body cannot be read fails alone; the rest of its batch goes out.
 func TestOutboxUnreadableRow(t *testing.T) {
-	var busy atomic.Bool
-	busy.Store(true)
-	e := newOutboxEnv(t, catcher.Options{OnRcpt: func(string) error {
-		if busy.Load() {
-			return &smtp.SMTPError{Code: 451, Message: "Try again later"}
-		}
-		return nil
-	}})
+	busy, refuse := busyRecipients()
+	e := newOutboxEnv(t, catcher.Options{OnRcpt: refuse})
 	s := e.store(t, models.OutboxSettings{RetryBase: 20 * time.Millisecond,
 		Poll: 20 * time.Millisecond})
 	if _, err := reset(t, s, 6); err != nil {

@@ -57,9 +57,8 @@ func TestOutboxUnconfirmed(t *testing.T) {
 				(handed_at IS NOT NULL) FROM odoo_shim.outbox`, "unconfirmed true true")
 			assertCopies(t, e, 1)
 
-			id := e.rows(t, `SELECT id FROM odoo_shim.outbox`)[0]
-			n64, _ := strconv.ParseInt(id, 10, 64)
-			if _, err := s.RetryMail(context.Background(), n64); err != nil {
+			id := mustID(t, e.rows(t, `SELECT id FROM odoo_shim.outbox`)[0])
+			if _, err := s.RetryMail(context.Background(), id); err != nil {
 				t.Fatal(err)
 			}
 			waitRows(t, e, `SELECT state || ' ' || (body IS NULL) FROM odoo_shim.outbox`,
@@ -85,14 +84,8 @@ func assertCopies(t *testing.T, e *outboxEnv, n int) {
 func TestOutboxInterruptedSender(t *testing.T) {
 	for _, resend := range []bool{false, true} {
 		t.Run("resend="+strconv.FormatBool(resend), func(t *testing.T) {
-			var busy atomic.Bool
-			busy.Store(true)
-			e := newOutboxEnv(t, catcher.Options{OnRcpt: func(string) error {
-				if busy.Load() {
-					return &smtp.SMTPError{Code: 451, Message: "Try again later"}
-				}
-				return nil
-			}})
+			busy, refuse := busyRecipients()
+			e := newOutboxEnv(t, catcher.Options{OnRcpt: refuse})
 			s := e.store(t, models.OutboxSettings{RetryBase: time.Hour,
 				Poll: 20 * time.Millisecond, ResendUnconfirmed: resend})
 			if _, err := reset(t, s, 6, 7); err != nil {
@@ -117,5 +110,18 @@ func TestOutboxInterruptedSender(t *testing.T) {
 				t.Errorf("%d mails delivered; want %d", got, want)
 			}
 		})
+	}
+}
+
+// busyRecipients returns a flag, set, and a RCPT hook that answers 451 while it stays set:
+// a server turning mails away for a while.
+func busyRecipients() (*atomic.Bool, func(string) error) {
+	busy := new(atomic.Bool)
+	busy.Store(true)
+	return busy, func(string) error {
+		if busy.Load() {
+			return &smtp.SMTPError{Code: 451, Message: "Try again later"}
+		}
+		return nil
 	}
 }

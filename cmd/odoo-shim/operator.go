@@ -11,7 +11,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"github.com/odoo-shim/odoo-shim/config"
 	"github.com/odoo-shim/odoo-shim/mail"
@@ -140,19 +139,8 @@ func printOutbox(w io.Writer, entries []models.OutboxEntry) {
 	fmt.Fprintf(w, "%d mails; times are UTC\n", len(entries))
 }
 
-// printable replaces control characters, which a server could put in its reply to
-// recolour or retitle the operator's terminal; line breaks stay.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\n' || !unicode.IsControl(r) {
-			return r
-		}
-		return unicode.ReplacementChar
-	}, s)
-}
-
 func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(printable(s)), " ")
+	s = strings.Join(strings.Fields(models.Printable(s)), " ")
 	if len(s) > n {
 		s = s[:n-1] + "…"
 	}
@@ -252,7 +240,7 @@ func checkServer(ctx context.Context, store *models.Store, sender *mail.Sender,
 	}
 	r := testServer(ctx, store, sender, srv, testFrom)
 
-	fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(printable(r.Message), "\n", "\n  "))
+	fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(models.Printable(r.Message), "\n", "\n  "))
 	ok := r.OK
 	if r.OK {
 		if note := senderNote(srv, testFrom); note != "" {

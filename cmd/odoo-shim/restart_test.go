@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -169,7 +168,7 @@ func killAndRestart(t *testing.T, resend bool) {
 	var seen atomic.Int32
 	e := newShimEnv(t, catcher.Options{OnData: func(msg []byte) error {
 		if seen.Add(1) == killAt {
-			held <- messageID(msg)
+			held <- catcher.MessageID(msg)
 			<-release
 		}
 		return nil
@@ -237,15 +236,6 @@ func runOutboxCmd(t *testing.T, e *shimEnv, args ...string) string {
 		t.Fatalf("odoo-shim outbox %v: %v\n%s", args, err, out)
 	}
 	return string(out)
-}
-
-var messageIDRe = regexp.MustCompile(`(?m)^Message-Id: (\S+)\r$`)
-
-func messageID(msg []byte) string {
-	if m := messageIDRe.FindSubmatch(msg); m != nil {
-		return string(m[1])
-	}
-	return ""
 }
 
 // Two separate serve processes share one outbox. The mail server is down while 300

@@ -242,12 +242,13 @@ func (c *Catcher) ByMessageID() map[string]int {
 	defer c.mu.Unlock()
 	out := make(map[string]int, len(c.msgs))
 	for _, m := range c.msgs {
-		out[messageID(m.Data)]++
+		out[MessageID(m.Data)]++
 	}
 	return out
 }
 
-func messageID(data []byte) string {
+// MessageID returns the Message-Id header of a message as received, "" when it has none.
+func MessageID(data []byte) string {
 	head, _, _ := strings.Cut(string(data), "\r\n\r\n")
 	for _, line := range strings.Split(head, "\r\n") {
 		name, value, ok := strings.Cut(line, ":")

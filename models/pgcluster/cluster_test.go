@@ -16,21 +16,7 @@ func TestStartCreateLoad(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	dir, err := os.MkdirTemp("", "pgcluster-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-
-	c, err := Start(ctx, dir)
-	if errors.Is(err, ErrNoPostgres) && os.Getenv("ODOO_SHIM_REQUIRE_PG") == "" {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { c.Stop() })
-
+	c, _ := startTemp(t)
 	if err := c.CreateDatabase(ctx, `odd "name"`, ""); err != nil {
 		t.Fatalf("CreateDatabase: %v", err)
 	}
@@ -50,19 +36,7 @@ func TestStartCreateLoad(t *testing.T) {
 // ended is restarted.
 func TestStartRespectsLiveOwner(t *testing.T) {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "pgcluster-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	c, err := Start(ctx, dir)
-	if errors.Is(err, ErrNoPostgres) && os.Getenv("ODOO_SHIM_REQUIRE_PG") == "" {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Stop() })
+	c, dir := startTemp(t)
 
 	// Pretend a live process (init) owns it.
 	if err := os.WriteFile(c.ownerFile(), []byte("1"), 0o644); err != nil {
@@ -90,19 +64,7 @@ func TestStartRespectsLiveOwner(t *testing.T) {
 // older odoo-shim made with trust authentication is brought to the same state.
 func TestPasswordRequired(t *testing.T) {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "pgcluster-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	c, err := Start(ctx, dir)
-	if errors.Is(err, ErrNoPostgres) && os.Getenv("ODOO_SHIM_REQUIRE_PG") == "" {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Stop() })
+	c, dir := startTemp(t)
 	assertPassword(t, c)
 
 	// What an older cluster looked like: trust for everyone, no password.
@@ -155,4 +117,24 @@ func assertPassword(t *testing.T, c *Cluster) {
 	if !strings.Contains(c.DSN("x"), ":"+c.password+"@127.0.0.1:") {
 		t.Errorf("DSN %q lacks the password", c.DSN("x"))
 	}
+}
+
+// startTemp starts a cluster in a temporary directory for the test, or skips it when
+// PostgreSQL is not installed and not required.
+func startTemp(t *testing.T) (*Cluster, string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "pgcluster-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	c, err := Start(context.Background(), dir)
+	if errors.Is(err, ErrNoPostgres) && os.Getenv("ODOO_SHIM_REQUIRE_PG") == "" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Stop() })
+	return c, dir
 }
